@@ -1,0 +1,45 @@
+"""Install sgdc_mmseg.
+
+mmcv is deliberately not in ``install_requires``: full mmcv (with compiled
+ops) and ``mmcv-lite`` are two distributions owning the same ``mmcv/`` files,
+so the choice is made by ``tools/install.py`` (it keeps a full mmcv that is
+already installed and installs ``mmcv-lite==2.1.0`` otherwise). Use the
+extras ``[lite]`` or ``[full]`` to choose by hand.
+"""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+here = osp.dirname(osp.abspath(__file__))
+version = {}
+with open(osp.join(here, 'sgdc_mmseg', 'version.py')) as f:
+    exec(f.read(), version)
+
+with open(osp.join(here, 'README.md'), encoding='utf-8') as f:
+    long_description = f.read()
+
+setup(
+    name='sgdc_mmseg',
+    version=version['__version__'],
+    description='Structure-Guided Dynamic Convolution (SGDC) for mmsegmentation',
+    long_description=long_description,
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['sgdc_mmseg', 'sgdc_mmseg.*']),
+    python_requires='>=3.8',
+    install_requires=[
+        'torch>=2.0',
+        'mmengine==0.10.7',
+        'mmsegmentation==1.2.2',
+        'ftfy',
+        'regex',
+        'numpy',
+        'scipy',
+        'opencv-python',
+    ],
+    extras_require={
+        'lite': ['mmcv-lite==2.1.0'],
+        'full': ['mmcv>=2.0.0,<2.2.0'],
+        'tests': ['pytest'],
+    },
+    license='Apache-2.0',
+)

@@ -1,0 +1,28 @@
+"""Compatibility of mmcv/mmengine with the installed torch, applied once.
+
+Everything that adapts third-party packages lives here and is applied by
+:func:`apply_compat` when :mod:`sgdc_mmseg` is imported:
+
+* :mod:`.mmcv_ext` lets mmseg import under ``mmcv-lite`` (compiled ops fail
+  only when called);
+* :mod:`.checkpoint` lets mmengine load its own checkpoints with torch's
+  ``weights_only=True`` unpickler by allow-listing exactly what they need.
+"""
+from .mmcv_ext import MissingMMCVOpError, has_compiled_ops, install_missing_ext
+
+_APPLIED = False
+
+
+def apply_compat():
+    """Apply every patch once; later calls do nothing."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    install_missing_ext()
+    from .checkpoint import install_safe_checkpoint_loading
+    install_safe_checkpoint_loading()
+    _APPLIED = True
+
+
+__all__ = ['apply_compat', 'MissingMMCVOpError', 'has_compiled_ops',
+           'install_missing_ext']

@@ -1,0 +1,2 @@
+"""Training-loop additions."""
+from . import hooks  # noqa: F401

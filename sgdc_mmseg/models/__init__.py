@@ -1,0 +1,2 @@
+"""Models registered in mmseg's MODELS registry."""
+from . import decode_heads, layers, losses  # noqa: F401

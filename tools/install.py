@@ -1,0 +1,89 @@
+#!/usr/bin/env python
+"""Install sgdc_mmseg and its dependencies into the active Python environment.
+
+One command, no compiler, no virtual environment of its own::
+
+    python tools/install.py
+
+* torch: an installed torch is kept; without one, ``torch==2.13.0`` (CPU) is
+  installed (pass ``--torch SPEC`` to choose another).
+* mmcv: an installed full mmcv (2.0.x-2.1.x, with compiled ops) is kept
+  untouched; otherwise ``mmcv-lite==2.1.0`` is installed and sgdc_mmseg makes
+  missing compiled ops fail only when called. Never both.
+* sgdc_mmseg itself in editable mode, plus the test requirements.
+Extra arguments after ``--`` go to pip.
+"""
+import argparse
+import importlib.util
+import subprocess
+import sys
+from importlib import metadata
+
+ROOT = __import__('os').path.dirname(__import__('os').path.dirname(
+    __import__('os').path.abspath(__file__)))
+
+
+def _installed(dist):
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def choose_mmcv():
+    """Return the requirement to add for mmcv, or None to keep what exists."""
+    full = _installed('mmcv')
+    if full is not None:
+        major_minor = tuple(int(p) for p in full.split('.')[:2])
+        if not (2, 0) <= major_minor < (2, 2):
+            sys.exit(f'tools/install.py: full mmcv {full} is installed, but '
+                     'mmsegmentation 1.2.2 needs mmcv>=2.0.0,<2.2.0.')
+        if importlib.util.find_spec('mmcv._ext') is None:
+            print(f'[install] mmcv {full} is installed without compiled ops; '
+                  'keeping it (missing ops fail when called).')
+        else:
+            print(f'[install] keeping full mmcv {full} (compiled ops found).')
+        return None
+    lite = _installed('mmcv-lite')
+    if lite == '2.1.0':
+        print('[install] mmcv-lite 2.1.0 already installed.')
+        return None
+    print('[install] no full mmcv found: installing mmcv-lite==2.1.0.')
+    return 'mmcv-lite==2.1.0'
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--torch', default='torch==2.13.0',
+                        help='torch requirement used only when no torch is '
+                        'installed (default: %(default)s)')
+    parser.add_argument('--no-tests', action='store_true',
+                        help='do not install the test requirements')
+    parser.add_argument('pip_args', nargs='*', help='passed to pip')
+    args = parser.parse_args()
+
+    reqs = []
+    torch_version = _installed('torch')
+    if torch_version is None:
+        print(f'[install] no torch found: installing {args.torch}.')
+        reqs.append(args.torch)
+    else:
+        print(f'[install] keeping torch {torch_version}.')
+    mmcv_req = choose_mmcv()
+    if mmcv_req:
+        reqs.append(mmcv_req)
+    target = '.' if args.no_tests else '.[tests]'
+    cmd = [sys.executable, '-m', 'pip', 'install', *reqs, '-e', target,
+           *args.pip_args]
+    print('[install] ' + ' '.join(cmd))
+    subprocess.check_call(cmd, cwd=ROOT)
+    subprocess.check_call(
+        [sys.executable, '-c',
+         'import sgdc_mmseg, mmseg.models; '
+         'from sgdc_mmseg.compat import has_compiled_ops; '
+         'print("[install] sgdc_mmseg", sgdc_mmseg.__version__, "ready; '
+         'mmcv compiled ops:", has_compiled_ops())'], cwd='/')
+
+
+if __name__ == '__main__':
+    main()
