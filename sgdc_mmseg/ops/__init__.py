@@ -1,1 +1,4 @@
 """Operators that know nothing of mmseg."""
+from .sgdc_aggregate import BACKENDS, sgdc_aggregate, sgdc_aggregate_reference
+
+__all__ = ['BACKENDS', 'sgdc_aggregate', 'sgdc_aggregate_reference']

@@ -1,1 +1,5 @@
-"""decode_heads."""
+"""Decode heads."""
+from .sge_head import SGEHead
+from .sgdc_head import SGDCHead
+
+__all__ = ['SGEHead', 'SGDCHead']

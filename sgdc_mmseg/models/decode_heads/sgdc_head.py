@@ -1,0 +1,193 @@
+"""SGDC decode head (MIDL 2026, arXiv 2602.23496): multi-level fusion, SGDC
+blocks guided by an internal SGE, and the paper's comparison points.
+
+``kernel_source`` x ``sge`` gives the 2x2 ablation of guidance vs boundary
+supervision, everything else equal:
+
+=============  ===============  ===========================================
+kernel_source  sge              meaning
+=============  ===============  ===========================================
+'structure'    required         SGDC: kernels from features + SGE guidance,
+                                boundary loss on the SGE
+'pool'         None             pooling-based dynamic kernels (ContMix-style)
+'pool'         dict             the same + SGE boundary loss (auxiliary only)
+'self'         None             unguided kernels from the features alone
+'self'         dict             the same + SGE boundary loss (auxiliary only)
+=============  ===============  ===========================================
+
+Modules a variant does not use are not built (no unused parameters for DDP).
+"""
+import copy
+
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+
+from ..layers import KERNEL_SOURCES, SGDC
+from ._inputs import check_index_channels, select_inputs
+from .sge_head import SGEHead
+
+
+@MODELS.register_module()
+class SGDCHead(BaseDecodeHead):
+    """Decode head with Structure-Guided Dynamic Convolution blocks.
+
+    The selected backbone levels (``in_index``, listed from fine to coarse)
+    are projected to ``channels`` (1x1 ConvModule), merged top-down by
+    upsampling and addition, and smoothed by one 3x3 ConvModule at the finest
+    level (a light FPN). ``num_blocks`` :class:`SGDC` blocks follow, then the
+    classifier.
+
+    Args:
+        num_blocks (int): SGDC blocks. Default 2.
+        guide_channels (int): channels of the SGE guidance. Default 16.
+        num_heads (int): kernel heads of the blocks. Default 4.
+        kernel_size (int): odd dynamic kernel size. Default 7.
+        mlp_ratio (float): MLP ratio of the blocks. Default 4.
+        drop_path_rate (float): stochastic depth, linearly increasing over
+            the blocks from 0 to this value.
+        layer_scale_init (float): initial layer scale. Default 1e-6.
+        kernel_source (str): ``'structure'``, ``'pool'`` or ``'self'``.
+        pool_size (int, optional): context grid of ``'pool'``.
+        sge (dict | None): config of the :class:`SGEHead` built through the
+            registry. Its ``in_index`` refers to the backbone outputs. Missing
+            ``norm_cfg``, ``align_corners`` and ``ignore_index`` are taken
+            from this head; ``guide_channels`` is set from this head.
+        backend (str): backend of the aggregation op.
+        **kwargs: :class:`BaseDecodeHead` arguments (``in_channels``,
+            ``in_index``, ``channels``, ``num_classes``, ``loss_decode``...).
+
+    The training forward returns ``(seg_logits, edge_logits)``
+    (``edge_logits`` is None without ``sge``); the eval forward returns
+    ``seg_logits``.
+    """
+
+    def __init__(self,
+                 num_blocks=2,
+                 guide_channels=16,
+                 num_heads=4,
+                 kernel_size=7,
+                 mlp_ratio=4.0,
+                 drop_path_rate=0.0,
+                 layer_scale_init=1e-6,
+                 kernel_source='structure',
+                 pool_size=None,
+                 sge=None,
+                 backend='auto',
+                 **kwargs):
+        if kernel_source not in KERNEL_SOURCES:
+            raise ValueError(f'SGDCHead: kernel_source must be one of '
+                             f'{KERNEL_SOURCES}, got {kernel_source!r}')
+        if kernel_source == 'structure' and sge is None:
+            raise ValueError("SGDCHead: kernel_source='structure' needs an "
+                             "sge config, e.g. sge=dict(type='SGEHead', "
+                             'in_channels=(256, 2048), in_index=(0, 3))')
+        if not isinstance(num_blocks, int) or num_blocks < 1:
+            raise ValueError(f'SGDCHead: num_blocks must be an int >= 1, got '
+                             f'{num_blocks!r}')
+        in_channels = kwargs.get('in_channels')
+        in_index = kwargs.get('in_index', -1)
+        if not isinstance(in_channels, (list, tuple)):
+            in_channels, in_index = [in_channels], [in_index]
+        check_index_channels('SGDCHead', in_channels, in_index)
+        kwargs['in_channels'] = list(in_channels)
+        kwargs['in_index'] = list(in_index)
+        kwargs.pop('input_transform', None)
+        super().__init__(input_transform='multiple_select', **kwargs)
+        if self.channels % num_heads != 0:
+            raise ValueError(f'SGDCHead: channels ({self.channels}) must be '
+                             f'divisible by num_heads ({num_heads})')
+        self.kernel_source = kernel_source
+
+        layer = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+                     act_cfg=self.act_cfg)
+        self.lateral_convs = nn.ModuleList(
+            ConvModule(c, self.channels, 1, **layer)
+            for c in self.in_channels)
+        self.fpn_conv = ConvModule(self.channels, self.channels, 3, padding=1,
+                                   **layer)
+
+        self.sge = self._build_sge(sge, guide_channels)
+        dpr = [drop_path_rate * i / max(num_blocks - 1, 1)
+               for i in range(num_blocks)]
+        self.blocks = nn.ModuleList(
+            SGDC(self.channels,
+                 guide_channels=guide_channels,
+                 num_heads=num_heads,
+                 kernel_size=kernel_size,
+                 mlp_ratio=mlp_ratio,
+                 drop_path=dpr[i],
+                 layer_scale_init=layer_scale_init,
+                 kernel_source=kernel_source,
+                 pool_size=pool_size,
+                 align_corners=self.align_corners,
+                 backend=backend) for i in range(num_blocks))
+
+    def _build_sge(self, sge, guide_channels):
+        if sge is None:
+            return None
+        cfg = copy.deepcopy(dict(sge))
+        want = guide_channels if self.kernel_source == 'structure' else 0
+        if cfg.get('guide_channels', want) != want:
+            raise ValueError(
+                f'SGDCHead: sge.guide_channels={cfg["guide_channels"]} but '
+                f'kernel_source={self.kernel_source!r} needs {want} '
+                '(leave it unset; it follows guide_channels)')
+        cfg['guide_channels'] = want
+        cfg.setdefault('norm_cfg', self.norm_cfg)
+        cfg.setdefault('align_corners', self.align_corners)
+        cfg.setdefault('ignore_index', self.ignore_index)
+        module = MODELS.build(cfg)
+        if not isinstance(module, SGEHead):
+            raise ValueError('SGDCHead: sge must build an SGEHead (or a '
+                             f'subclass), got {type(module).__name__}')
+        return module
+
+    def _transform_inputs(self, inputs):
+        return select_inputs(self, inputs)
+
+    def fuse(self, feats):
+        """Light FPN: lateral 1x1, top-down sum, 3x3 at the finest level."""
+        laterals = [conv(f) for conv, f in zip(self.lateral_convs, feats)]
+        for i in range(len(laterals) - 1, 0, -1):
+            laterals[i - 1] = laterals[i - 1] + resize(
+                laterals[i], size=laterals[i - 1].shape[2:], mode='bilinear',
+                align_corners=self.align_corners)
+        return self.fpn_conv(laterals[0])
+
+    def forward(self, inputs):
+        feat = self.fuse(self._transform_inputs(inputs))
+        edge_logits = guidance = None
+        if self.sge is not None and (self.training
+                                     or self.kernel_source == 'structure'):
+            edge_logits, guidance = self.sge(inputs)
+        for block in self.blocks:
+            feat = block(feat, guidance)
+        seg_logits = self.cls_seg(feat)
+        if self.training:
+            return seg_logits, edge_logits
+        return seg_logits
+
+    def loss_by_feat(self, seg_logits, batch_data_samples):
+        """Segmentation losses plus the SGE boundary losses."""
+        edge_logits = None
+        if isinstance(seg_logits, (tuple, list)):
+            seg_logits, edge_logits = seg_logits
+        losses = super().loss_by_feat(seg_logits, batch_data_samples)
+        if edge_logits is not None:
+            for name, value in self.sge.loss_by_feat(
+                    edge_logits, batch_data_samples).items():
+                if name in losses:
+                    raise ValueError(
+                        f'SGDCHead: SGE loss {name!r} clashes with a '
+                        'segmentation loss; rename one via loss_name')
+                losses[name] = value
+        return losses
+
+    def predict(self, inputs, batch_img_metas, test_cfg):
+        seg_logits = self.forward(inputs)
+        if isinstance(seg_logits, (tuple, list)):
+            seg_logits = seg_logits[0]
+        return self.predict_by_feat(seg_logits, batch_img_metas)
