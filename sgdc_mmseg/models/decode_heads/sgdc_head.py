@@ -136,14 +136,15 @@ class SGDCHead(BaseDecodeHead):
                 f'kernel_source={self.kernel_source!r} needs {want} '
                 '(leave it unset; it follows guide_channels)')
         cfg['guide_channels'] = want
+        sge_type = cfg.get('type')
+        sge_cls = MODELS.get(sge_type) if isinstance(sge_type, str) else sge_type
+        if not (isinstance(sge_cls, type) and issubclass(sge_cls, SGEHead)):
+            raise ValueError('SGDCHead: sge must build an SGEHead (or a '
+                             f'subclass), got type={sge_type!r}')
         cfg.setdefault('norm_cfg', self.norm_cfg)
         cfg.setdefault('align_corners', self.align_corners)
         cfg.setdefault('ignore_index', self.ignore_index)
-        module = MODELS.build(cfg)
-        if not isinstance(module, SGEHead):
-            raise ValueError('SGDCHead: sge must build an SGEHead (or a '
-                             f'subclass), got {type(module).__name__}')
-        return module
+        return MODELS.build(cfg)
 
     def _transform_inputs(self, inputs):
         return select_inputs(self, inputs)

@@ -33,8 +33,9 @@ class SGEHead(BaseDecodeHead):
             ``gt_sem_seg`` (see :func:`seg_to_boundary`); ignored for samples
             that carry ``gt_edge_map`` (mmseg's ``GenerateEdge``).
         loss_decode (dict | list[dict]): boundary losses called as
-            ``loss(edge_logits [B,1,H,W], target [B,1,H,W], weight=None,
-            ignore_index=...)``. Default: :class:`ClassBalancedBCELoss` plus
+            ``loss(edge_logits [B,1,H,W], target [B,H,W], weight=None,
+            ignore_index=...)`` (mmseg's binary convention, so
+            ``CrossEntropyLoss(use_sigmoid=True)`` fits too). Default: :class:`ClassBalancedBCELoss` plus
             :class:`BinaryDiceLoss` (keys ``loss_boundary_bce``,
             ``loss_boundary_dice``).
 
@@ -133,7 +134,6 @@ class SGEHead(BaseDecodeHead):
             edge_logits.device)
         edge_logits = resize(edge_logits, size=target.shape[-2:],
                              mode='bilinear', align_corners=self.align_corners)
-        target = target.unsqueeze(1)
         losses = dict()
         losses_decode = self.loss_decode if isinstance(
             self.loss_decode, torch.nn.ModuleList) else [self.loss_decode]
