@@ -1,5 +1,6 @@
 import pytest
 import torch
+from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
 
 import sgdc_mmseg  # noqa: F401
@@ -91,7 +92,7 @@ def test_full_model_and_loss_prefixes():
                          sge=dict(type='SGEHead', in_channels=(4, 32),
                                   in_index=(0, 3), channels=8,
                                   fuse_channels=8)),
-        test_cfg=dict(mode='whole')))
+        test_cfg=ConfigDict(mode='whole')))
     ds = samples(2, 32)
     for d in ds:
         d.set_metainfo(dict(img_shape=(32, 32), pad_shape=(32, 32),
