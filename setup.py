@@ -29,6 +29,9 @@ setup(
     install_requires=[
         'torch>=2.0',
         'mmengine==0.10.7',
+        # mmengine 0.10.7 resolves ``mmseg::`` config paths with
+        # pkg_resources, which setuptools 81 removed.
+        'setuptools<81',
         'mmsegmentation==1.2.2',
         'ftfy',
         'regex',

@@ -10,6 +10,7 @@ attributes are placeholders: importing works, and calling any compiled op
 raises :class:`MissingMMCVOpError` naming the op and how to get full mmcv.
 With full mmcv installed (``mmcv._ext`` importable) nothing is changed.
 """
+import importlib.machinery
 import importlib.util
 import sys
 import types
@@ -90,7 +91,12 @@ def install_missing_ext():
             'sgdc_mmseg needs mmcv (full mmcv 2.0.x-2.1.x or mmcv-lite==2.1.0); '
             'run the set-up command from the README.')
     module = _MissingExtModule(EXT_NAME)
-    module.__doc__ = 'Placeholder registered by sgdc_mmseg: mmcv-lite has no compiled ops.'
+    module.__doc__ = ('Placeholder registered by sgdc_mmseg: mmcv-lite has '
+                      'no compiled ops.')
+    # A spec without a loader: ``importlib.util.find_spec``/``pkgutil`` then
+    # answer "no loader" instead of raising ValueError (``__spec__ is None``),
+    # so mmengine's ``mmcv_full_available()`` correctly reports False.
+    module.__spec__ = importlib.machinery.ModuleSpec(EXT_NAME, None)
     sys.modules[EXT_NAME] = module
     import mmcv
     mmcv._ext = module

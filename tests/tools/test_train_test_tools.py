@@ -1,0 +1,106 @@
+"""tools/train.py and tools/test.py end to end on the tiny config."""
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+
+import sgdc_mmseg  # noqa: F401  (allow-lists mmengine checkpoint globals)
+from helpers import REPO_ROOT, run_tool
+
+TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
+TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
+
+
+def _load_tool(name):
+    spec = importlib.util.spec_from_file_location(
+        f'_sgdc_tool_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def train_tool():
+    return _load_tool('train')
+
+
+def test_train_then_test_then_resume(tmp_path, tiny_config):
+    cfg_path = tiny_config(max_iters=2, checkpoint_interval=2,
+                           val_interval=1000)
+    work_dir = tmp_path / 'work'
+    proc = run_tool([TRAIN, cfg_path, '--work-dir', str(work_dir)],
+                    cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    ckpt_path = work_dir / 'iter_2.pth'
+    assert ckpt_path.is_file()
+    ckpt = torch.load(str(ckpt_path), weights_only=True)
+    assert 'rng_state' in ckpt  # RNGStateHook was added by train.py
+    assert 'RNGStateHook' in proc.stdout
+
+    out_dir = tmp_path / 'pred'
+    proc = run_tool([TEST, cfg_path, str(ckpt_path), '--work-dir',
+                     str(tmp_path / 'test_work'), '--out', str(out_dir)],
+                    cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert 'mIoU' in proc.stdout and 'Iter(test) [8/8]' in proc.stdout
+    assert len(list(out_dir.glob('*.png'))) == 8
+
+    # --resume PATH continues from the given checkpoint
+    proc = run_tool([TRAIN, cfg_path, '--work-dir', str(tmp_path / 'res'),
+                     '--resume', str(ckpt_path), '--cfg-options',
+                     'train_cfg.max_iters=3'], cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert 'resumed epoch: 0, iter: 2' in proc.stdout
+    assert 'restored random states at iter 2' in proc.stdout
+    assert (tmp_path / 'res' / 'iter_3.pth').is_file() or \
+        'Saving checkpoint at 3' in proc.stdout
+
+
+def test_test_tool_missing_checkpoint(tmp_path, tiny_config):
+    cfg_path = tiny_config()
+    proc = run_tool([TEST, cfg_path, str(tmp_path / 'nope.pth')],
+                    cwd=str(tmp_path))
+    assert proc.returncode != 0
+    assert 'nope.pth' in proc.stdout and 'not found' in proc.stdout
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CUDA is available')
+def test_amp_without_gpu_exits_with_message(tmp_path, tiny_config):
+    cfg_path = tiny_config()
+    proc = run_tool([TRAIN, cfg_path, '--amp', '--work-dir',
+                     str(tmp_path / 'w')], cwd=str(tmp_path))
+    assert proc.returncode != 0
+    assert '--amp needs a GPU' in proc.stdout
+    assert 'AmpOptimWrapper' in proc.stdout
+    assert 'Traceback' not in proc.stdout
+
+
+def test_resume_argument_forms(train_tool, tiny_config):
+    cfg_path = tiny_config()
+    args = train_tool.parse_args([cfg_path])
+    assert args.resume is None and args.launcher == 'none'
+    cfg = train_tool.build_cfg(args)
+    assert not cfg.resume
+    args = train_tool.parse_args([cfg_path, '--resume'])
+    cfg = train_tool.build_cfg(args)
+    assert cfg.resume is True and cfg.load_from is None
+    args = train_tool.parse_args([cfg_path, '--resume=ck.pth', '--local-rank',
+                                  '1'])
+    cfg = train_tool.build_cfg(args)
+    assert cfg.resume is True and cfg.load_from == 'ck.pth'
+    assert args.local_rank == 1
+    args = train_tool.parse_args([cfg_path, '--resume', 'ck.pth',
+                                  '--launcher', 'pytorch'])
+    assert args.resume == 'ck.pth' and args.launcher == 'pytorch'
+
+
+def test_rng_hook_added_once(train_tool, tiny_config):
+    cfg_path = tiny_config(custom_hooks=[dict(type='RNGStateHook')])
+    cfg = train_tool.build_cfg(train_tool.parse_args(
+        [cfg_path, '--work-dir', 'x']))
+    assert [h['type'] for h in cfg.custom_hooks] == ['RNGStateHook']
+    cfg = train_tool.build_cfg(train_tool.parse_args(
+        [tiny_config(), '--cfg-options', 'default_scope=other']))
+    assert [h['type'] for h in cfg.custom_hooks] == ['mmseg.RNGStateHook']
+    assert cfg.work_dir.endswith(osp.join('work_dirs', 'tiny_cfg_2'))

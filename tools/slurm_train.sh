@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Training on a Slurm cluster (one task per GPU).
+#   tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py options...]
+# Environment: GPUS (4), GPUS_PER_NODE (min(GPUS, 8)), CPUS_PER_TASK (5),
+# SRUN_ARGS (extra srun options), PORT (master port, optional).
+set -euo pipefail
+if [ $# -lt 3 ]; then
+    echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py options...]" >&2
+    exit 2
+fi
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+shift 3
+WORK_DIR_ARGS=()
+if [ $# -gt 0 ] && [[ "$1" != -* ]]; then
+    WORK_DIR_ARGS=(--work-dir "$1")
+    shift
+fi
+GPUS=${GPUS:-4}
+GPUS_PER_NODE=${GPUS_PER_NODE:-$(( GPUS < 8 ? GPUS : 8 ))}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+SRUN_ARGS=${SRUN_ARGS:-""}
+TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
+
+# shellcheck disable=SC2086  # SRUN_ARGS is a list of options
+PYTHONPATH="$(dirname "$TOOLS_DIR")${PYTHONPATH:+:$PYTHONPATH}" \
+srun -p "$PARTITION" \
+    --job-name="$JOB_NAME" \
+    --gres=gpu:"$GPUS_PER_NODE" \
+    --ntasks="$GPUS" \
+    --ntasks-per-node="$GPUS_PER_NODE" \
+    --cpus-per-task="$CPUS_PER_TASK" \
+    --kill-on-bad-exit=1 \
+    $SRUN_ARGS \
+    python -u "$TOOLS_DIR/train.py" "$CONFIG" ${WORK_DIR_ARGS[@]+"${WORK_DIR_ARGS[@]}"} \
+    --launcher slurm "$@"
