@@ -38,5 +38,10 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False,
                     interval=max_iters, save_last=True),
     visualization=dict(type='SegVisualizationHook', draw=False))
+# One loader worker each: with two on a 2-core machine, workers and the
+# training process fight over the cores (measured: 0.40 s/iter vs 0.22 s).
+train_dataloader = dict(num_workers=1)
+val_dataloader = dict(num_workers=1)
+test_dataloader = val_dataloader
 randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False)

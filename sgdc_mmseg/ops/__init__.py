@@ -1,4 +1,6 @@
 """Operators that know nothing of mmseg."""
-from .sgdc_aggregate import BACKENDS, sgdc_aggregate, sgdc_aggregate_reference
+from .sgdc_aggregate import (BACKENDS, sgdc_aggregate,
+                             sgdc_aggregate_reference, sgdc_aggregate_shift)
 
-__all__ = ['BACKENDS', 'sgdc_aggregate', 'sgdc_aggregate_reference']
+__all__ = ['BACKENDS', 'sgdc_aggregate', 'sgdc_aggregate_reference',
+           'sgdc_aggregate_shift']

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sgdc_mmseg.ops import sgdc_aggregate
+from sgdc_mmseg.ops import BACKENDS, sgdc_aggregate
 
 
 def shift_reference(x, logits, k, heads):
@@ -22,16 +22,17 @@ def shift_reference(x, logits, k, heads):
     return out.reshape(b, c, h, w)
 
 
+@pytest.mark.parametrize('backend', BACKENDS)
 @pytest.mark.parametrize('k,heads,shape', [(3, 1, (1, 4, 5, 6)),
                                            (5, 2, (2, 4, 7, 4)),
                                            (7, 4, (2, 8, 6, 9)),
                                            (9, 8, (1, 8, 3, 10))])
-def test_matches_shift_reference(k, heads, shape):
+def test_matches_shift_reference(backend, k, heads, shape):
     torch.manual_seed(0)
     b, c, h, w = shape
     x = torch.randn(shape, requires_grad=True)
     logits = torch.randn(b, heads * k * k, h, w, requires_grad=True)
-    out = sgdc_aggregate(x, logits, k, heads)
+    out = sgdc_aggregate(x, logits, k, heads, backend=backend)
     ref = shift_reference(x, logits, k, heads)
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
     g = torch.randn_like(out)
@@ -60,20 +61,22 @@ def test_uniform_kernel_is_box_mean_with_zero_padding():
     torch.testing.assert_close(out[0, 0], expected)
 
 
-def test_gradcheck_float64():
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_gradcheck_float64(backend):
     torch.manual_seed(0)
     x = torch.randn(1, 4, 4, 5, dtype=torch.float64, requires_grad=True)
     logits = torch.randn(1, 2 * 9, 4, 5, dtype=torch.float64,
                          requires_grad=True)
     assert torch.autograd.gradcheck(
-        lambda a, b: sgdc_aggregate(a, b, 3, 2), (x, logits))
+        lambda a, b: sgdc_aggregate(a, b, 3, 2, backend=backend), (x, logits))
 
 
-def test_non_contiguous_inputs():
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_non_contiguous_inputs(backend):
     torch.manual_seed(0)
     x = torch.randn(2, 6, 5, 4).transpose(2, 3)  # [2, 6, 4, 5], strided
     logits = torch.randn(2, 5, 4, 18).permute(0, 3, 2, 1)  # [2, 18, 4, 5]
-    out = sgdc_aggregate(x, logits, 3, 2)
+    out = sgdc_aggregate(x, logits, 3, 2, backend=backend)
     ref = shift_reference(x.contiguous(), logits.contiguous(), 3, 2)
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
@@ -92,3 +95,21 @@ def test_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         sgdc_aggregate(x, logits, k, heads,
                        backend=kwargs.get('backend', 'auto'))
+
+
+def test_backends_agree_and_shift_saves_no_unfolded_copy():
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 12, 10, requires_grad=True)
+    logits = torch.randn(2, 2 * 49, 12, 10, requires_grad=True)
+    ref = sgdc_aggregate(x, logits, 7, 2, backend='reference')
+    out = sgdc_aggregate(x, logits, 7, 2, backend='shift')
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    # The largest tensor autograd keeps for 'shift' is the padded input or
+    # the kernel weights, never the C*k*k*H*W unfolded copy.
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(
+            lambda t: saved.append(t.numel()) or t, lambda t: t):
+        sgdc_aggregate(x, logits, 7, 2, backend='shift')
+    padded = 2 * 16 * (12 + 6) * (10 + 6)
+    assert max(saved) <= max(padded, logits.numel())
+    assert max(saved) * 8 == x.numel() * 49  # unfold would keep 8x more
