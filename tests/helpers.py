@@ -75,22 +75,27 @@ model = dict(
         num_stages=2,
         strides=(1, 2),
         dilations=(1, 1),
-        out_indices=(1, ),
+        out_indices=(0, 1),
         norm_cfg=norm_cfg,
         norm_eval=False,
         style='pytorch',
         contract_dilation=True),
     decode_head=dict(
-        type='FCNHead',
-        in_channels=16,
-        in_index=0,
+        type='SGDCHead',
+        in_channels=[8, 16],
+        in_index=[0, 1],
         channels=8,
-        num_convs=1,
-        concat_input=False,
+        num_blocks=1,
+        num_heads=2,
+        kernel_size=3,
+        guide_channels=4,
+        drop_path_rate=0.1,
         dropout_ratio={dropout},
         num_classes=2,
         norm_cfg=norm_cfg,
         align_corners=False,
+        sge=dict(type='SGEHead', in_channels=(8, 16), in_index=(0, 1),
+                 channels=8, fuse_channels=8),
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     train_cfg=dict(),
@@ -173,7 +178,7 @@ randomness = dict(seed={seed})
 def write_tiny_config(path, data_root, *, max_iters=4, checkpoint_interval=2,
                       val_interval=1000, batch_size=2, dropout=0.1, seed=0,
                       custom_hooks=(), size=32, extra=''):
-    """Write the tiny EncoderDecoder(ResNetV1c-18 stub + FCNHead) config.
+    """Write the tiny EncoderDecoder(ResNetV1c-18 stub + SGDCHead) config.
 
     Args:
         path (str): Where to write the ``.py`` config.
