@@ -202,17 +202,27 @@ def load_from_local(filename, map_location=None):
     except pickle.UnpicklingError as err:
         message = str(err)
         offending = _offending_globals(filename, message)
-        # torch's message ends with advice to pass weights_only=False; keep
-        # only the unpickler's own reason.
-        reason = message.split('WeightsUnpickler error:', 1)[-1].strip()
-        reason = reason.split('\n\nCheck the documentation', 1)[0].strip()
         raise UntrustedCheckpointError(
             f'Refused to load checkpoint "{filename}": it needs '
             f'{", ".join(offending) or "an unknown global"}, which is not in '
             'the allow-list of sgdc_mmseg\'s safe checkpoint loader '
             '(mmengine checkpoints never need it). The file is not trusted '
-            'and nothing in it was executed. Unpickler said: '
-            f'{reason}') from None
+            'and nothing in it was executed.'
+            + _unpickler_reason(message)) from None
+
+
+def _unpickler_reason(message):
+    """torch's own reason, without its advice to pass weights_only=False."""
+    text = message.split('WeightsUnpickler error:', 1)[-1]
+    keep = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or 'weights_only' in line or 'Check the documentation' \
+                in line or line.startswith('(1)') or line.startswith('(2)'):
+            continue
+        keep.append(line)
+    reason = ' '.join(keep)[:400]
+    return f' Unpickler said: {reason}' if reason else ''
 
 
 def install_safe_checkpoint_loading():

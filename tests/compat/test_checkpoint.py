@@ -150,6 +150,7 @@ def test_malicious_pickle_is_refused(tmp_path, zipfile):
         assert global_name in message
         assert str(path) in message
         assert 'not trusted' in message
+        assert 'weights_only' not in message  # no advice to switch safety off
         assert 'nothing in it was executed' in message
         assert isinstance(info.value, pickle.UnpicklingError)
     assert not marker.exists()
