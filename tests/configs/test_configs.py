@@ -87,3 +87,7 @@ def test_demo_trains_and_tests_on_tiny_synthetic_data(tmp_path):
                      str(tmp_path / 'test'), '--cfg-options', *opts])
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert '|   lesion   |' in proc.stdout and 'mDice' in proc.stdout
+    proc = run_tool(['tools/test.py', DEMO, str(ckpt), '--tta', '--work-dir',
+                     str(tmp_path / 'tta'), '--cfg-options', *opts])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert '|   lesion   |' in proc.stdout

@@ -24,6 +24,19 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 
+# Test-time augmentation for `tools/test.py --tta`: the image and its
+# horizontal and vertical flips, logits averaged by mmseg's SegTTAModel.
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(type='RandomFlip', prob=0., direction='horizontal'),
+            dict(type='RandomFlip', prob=1., direction='horizontal'),
+            dict(type='RandomFlip', prob=1., direction='vertical'),
+        ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]])
+]
+
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
