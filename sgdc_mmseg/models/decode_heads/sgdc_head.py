@@ -94,7 +94,9 @@ class SGDCHead(BaseDecodeHead):
         check_index_channels('SGDCHead', in_channels, in_index)
         kwargs['in_channels'] = list(in_channels)
         kwargs['in_index'] = list(in_index)
-        kwargs.pop('input_transform', None)
+        if kwargs.pop('input_transform', 'multiple_select') != 'multiple_select':
+            raise ValueError('SGDCHead: input_transform is always '
+                             "'multiple_select' (each level is used as is)")
         super().__init__(input_transform='multiple_select', **kwargs)
         if self.channels % num_heads != 0:
             raise ValueError(f'SGDCHead: channels ({self.channels}) must be '

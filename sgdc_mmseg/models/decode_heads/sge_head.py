@@ -61,7 +61,9 @@ class SGEHead(BaseDecodeHead):
         if not isinstance(boundary_width, int) or boundary_width < 1:
             raise ValueError('SGEHead: boundary_width must be an int >= 1, '
                              f'got {boundary_width!r}')
-        kwargs.pop('input_transform', None)
+        if kwargs.pop('input_transform', 'multiple_select') != 'multiple_select':
+            raise ValueError('SGEHead: input_transform is always '
+                             "'multiple_select' (each level is used as is)")
         kwargs.setdefault('num_classes', 2)
         kwargs.setdefault('out_channels', 1)
         kwargs.setdefault('threshold', 0.5)

@@ -112,6 +112,7 @@ def test_full_model_and_loss_prefixes():
     (dict(sge=None), 'needs an sge'),
     (dict(kernel_source='mean'), 'kernel_source'),
     (dict(in_channels=[4, 6]), 'differ in length'),
+    (dict(input_transform='resize_concat'), 'multiple_select'),
     (dict(kernel_source='pool', sge=dict(SGE, guide_channels=16)),
      'guide_channels'),
     (dict(sge=dict(type='FCNHead', in_channels=4, channels=4,
