@@ -4,6 +4,7 @@
 # downloads anything, so the backbone starts from scratch (init_cfg=None).
 _base_ = ['mmseg::segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py']
 custom_imports = dict(imports=['sgdc_mmseg'], allow_failed_imports=False)
+custom_hooks = [dict(type='RNGStateHook')]
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(init_cfg=None),

@@ -4,9 +4,8 @@
 _base_ = [
     '../_base_/models/sgdc_r50.py',
     '../_base_/datasets/synthetic_lesion_128x128.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_20k.py'
+    '../_base_/sgdc_runtime.py', 'mmseg::_base_/schedules/schedule_20k.py'
 ]
-custom_imports = dict(imports=['sgdc_mmseg'], allow_failed_imports=False)
 max_iters = 600
 crop_size = (128, 128)
 data_preprocessor = dict(size=crop_size)

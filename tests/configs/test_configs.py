@@ -44,6 +44,7 @@ def test_at_least_the_promised_configs():
 def test_config_builds_and_runs(path):
     cfg = Config.fromfile(path)
     assert 'sgdc_mmseg' in cfg.custom_imports['imports']
+    assert [h['type'] for h in cfg.custom_hooks].count('RNGStateHook') == 1
     _no_download(cfg.model)
     model = MODELS.build(cfg.model).eval()
     assert type(model.decode_head).__name__ == 'SGDCHead'
