@@ -20,6 +20,8 @@ if _REPO_ROOT not in sys.path:
 
 import sgdc_mmseg  # noqa: E402,F401  (compat layer first)
 from mmengine.config import DictAction  # noqa: E402
+from sgdc_mmseg.engine.launch import build_runner, load_config  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -85,16 +87,8 @@ def enable_tta(cfg):
 
 
 def build_cfg(args):
-    from mmengine.config import Config
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.launcher, args.cfg_options,
+                      args.work_dir)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
@@ -113,15 +107,7 @@ def main(argv=None):
         raise SystemExit(f'error: checkpoint "{args.checkpoint}" not found')
     cfg = build_cfg(args)
 
-    from sgdc_mmseg.compat.dist import setup_cpu_distributed
-    setup_cpu_distributed(cfg, args.launcher)
-
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     return runner.test()
 
 

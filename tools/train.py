@@ -24,6 +24,8 @@ if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
 import sgdc_mmseg  # noqa: E402,F401  (compat layer first)
+from mmengine.config import DictAction  # noqa: E402
+from sgdc_mmseg.engine.launch import build_runner, load_config  # noqa: E402
 
 AUTO_RESUME = 'auto'
 AMP_NEEDS_GPU = (
@@ -45,7 +47,7 @@ def parse_args(argv=None):
         '--amp', action='store_true', default=False,
         help='enable automatic-mixed-precision training (needs a GPU)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=_DictAction, metavar='KEY=VALUE',
+        '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
         help='override settings in the config, e.g. '
         'train_cfg.max_iters=100 "model.backbone.depth=50"')
     parser.add_argument(
@@ -57,14 +59,6 @@ def parse_args(argv=None):
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
-
-
-def _dict_action():
-    from mmengine.config import DictAction
-    return DictAction
-
-
-_DictAction = _dict_action()
 
 
 def _has_hook(hooks, name):
@@ -112,16 +106,8 @@ def enable_amp(cfg):
 
 
 def build_cfg(args):
-    from mmengine.config import Config
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.launcher, args.cfg_options,
+                      args.work_dir)
     if args.amp:
         enable_amp(cfg)
     if args.resume is not None:
@@ -136,15 +122,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
 
-    from sgdc_mmseg.compat.dist import setup_cpu_distributed
-    setup_cpu_distributed(cfg, args.launcher)
-
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     runner.train()
 
 

@@ -119,7 +119,6 @@ def restricted_getattr(obj, name, *default):
         f'{"|".join(HISTORY_BUFFER_METHODS)})')
 
 
-
 def restricted_encode(obj, encoding='utf-8', errors='strict'):
     """``_codecs.encode`` limited to ``str`` -> ``bytes`` with latin-1."""
     if (isinstance(obj, str) and encoding in ALLOWED_ENCODINGS

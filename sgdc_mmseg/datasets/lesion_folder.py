@@ -10,7 +10,10 @@ Expected layout (the split folder names are free; they are chosen through
         val/images/...
         val/masks/...
 
-Masks are single-channel images where 0 is background and 1 is lesion.
+Masks are single-channel images where 0 is background and 1 is lesion. Every
+mask is checked when it is loaded (right after the pipeline's
+``LoadAnnotations``): any other value, e.g. a 0/255 mask, raises a
+:class:`ValueError` naming the file instead of being silently ignored.
 
 Unlike :class:`mmseg.datasets.BaseSegDataset`, which derives the mask path
 from every image path and only fails when a sample is loaded, this dataset
@@ -21,6 +24,7 @@ import os.path as osp
 from typing import Dict, Iterable, List, Optional
 
 import mmengine
+import numpy as np
 from mmengine import fileio
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
@@ -48,6 +52,9 @@ class LesionFolderDataset(BaseSegDataset):
             ``'.png'``.
         reduce_zero_label (bool): Kept ``False`` by default because label 0
             is a real class (background).
+        check_mask_values (bool): Raise when a loaded mask holds a value
+            other than 0 and 1 (and ``ignore_index`` when
+            ``reduce_zero_label`` is set). Defaults to True.
         **kwargs: Everything else accepted by
             :class:`mmseg.datasets.BaseSegDataset` (``data_root``,
             ``data_prefix``, ``ann_file``, ``pipeline``, ...). When
@@ -70,7 +77,9 @@ class LesionFolderDataset(BaseSegDataset):
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
                  reduce_zero_label: bool = False,
+                 check_mask_values: bool = True,
                  **kwargs) -> None:
+        self.check_mask_values = check_mask_values
         super().__init__(
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,
@@ -78,6 +87,36 @@ class LesionFolderDataset(BaseSegDataset):
             **kwargs)
 
     # ------------------------------------------------------------------ #
+    def prepare_data(self, idx):
+        """Run the pipeline, checking the mask right after it is loaded."""
+        if not self.check_mask_values:
+            return super().prepare_data(idx)
+        data = self.get_data_info(idx)
+        checked = False
+        for transform in self.pipeline.transforms:
+            data = transform(data)
+            if data is None:
+                return None
+            if not checked and isinstance(data, dict) and \
+                    'gt_seg_map' in data:
+                self._check_mask(data['gt_seg_map'], data.get('seg_map_path'))
+                checked = True
+        return data
+
+    def _check_mask(self, mask, path) -> None:
+        allowed = [0, 1]
+        if self.reduce_zero_label:
+            allowed.append(self.ignore_index)
+        bad = ~np.isin(mask, allowed)
+        if bad.any():
+            values = np.unique(mask[bad])
+            shown = ', '.join(str(v) for v in values[:8])
+            raise ValueError(
+                f'{type(self).__name__}: mask {path!r} holds value(s) '
+                f'{shown}{" ..." if len(values) > 8 else ""}; expected only '
+                f'{allowed} (0 = background, 1 = lesion). Convert 0/255 '
+                'masks to 0/1 first.')
+
     def _list_names(self, folder: str, suffix: str) -> Dict[str, str]:
         """Map ``name`` (relative path without suffix) -> relative file path
         for every file under ``folder`` ending with ``suffix``."""

@@ -165,3 +165,26 @@ def test_pipeline_loads_binary_mask(tmp_path):
     assert seg.shape == (6, 8)
     assert set(np.unique(seg).tolist()) == {0, 1}
     assert seg[5, 0] == 1 and seg[0, 7] == 0
+
+
+PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')]
+
+
+def test_mask_with_unexpected_values_names_the_file(tmp_path):
+    root = _make_root(tmp_path, ['a', 'b'])
+    bad = np.zeros((6, 8), np.uint8)
+    bad[3:, :4] = 255  # an unconverted 0/255 mask
+    bad_path = osp.join(str(root), 'train', 'masks', 'b.png')
+    cv2.imwrite(bad_path, bad)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ds = _build(root, pipeline=PIPELINE)
+        packed = ds[0]  # a.png is 0/1 and passes
+        assert set(packed['data_samples'].gt_sem_seg.data.unique().tolist()) \
+            == {0, 1}
+        with pytest.raises(ValueError, match='holds value') as info:
+            ds.prepare_data(1)
+        assert bad_path in str(info.value) and '255' in str(info.value)
+        # the check can be switched off
+        ds = _build(root, pipeline=PIPELINE, check_mask_values=False)
+        assert ds.prepare_data(1)['data_samples'].gt_sem_seg.data.max() == 255

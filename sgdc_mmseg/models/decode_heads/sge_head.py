@@ -108,23 +108,23 @@ class SGEHead(BaseDecodeHead):
 
     def boundary_targets(self, batch_data_samples):
         """Per-sample boundary targets ``[B, H, W]`` (0/1/ignore_index)."""
-        targets = []
-        for sample in batch_data_samples:
-            if 'gt_edge_map' in sample:
-                edge = sample.gt_edge_map.data.long()
-                targets.append(edge.reshape(edge.shape[-2:]))
-            else:
-                seg = sample.gt_sem_seg.data
-                targets.append(
-                    seg_to_boundary(
-                        seg.reshape(1, *seg.shape[-2:]), self.boundary_width,
-                        self.ignore_index)[0])
-        shapes = {t.shape for t in targets}
+        maps = [
+            s.gt_edge_map.data if 'gt_edge_map' in s else s.gt_sem_seg.data
+            for s in batch_data_samples
+        ]
+        shapes = {tuple(m.shape[-2:]) for m in maps}
         if len(shapes) != 1:
             raise ValueError(
                 f'SGEHead: boundary targets differ in size {sorted(shapes)}; '
                 'pad the batch (SegDataPreProcessor with size/size_divisor)')
-        return torch.stack(targets)
+        maps = torch.stack([m.reshape(m.shape[-2:]).long() for m in maps])
+        # One pass over the samples that need their boundary derived.
+        derive = [i for i, s in enumerate(batch_data_samples)
+                  if 'gt_edge_map' not in s]
+        if derive:
+            maps[derive] = seg_to_boundary(maps[derive], self.boundary_width,
+                                           self.ignore_index)
+        return maps
 
     def loss(self, inputs, batch_data_samples, train_cfg):
         edge_logits, _ = self.forward(inputs)

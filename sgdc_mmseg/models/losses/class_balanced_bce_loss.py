@@ -42,10 +42,9 @@ class ClassBalancedBCELoss(nn.Module):
         pixel_w = pos * w_pos + neg * w_neg
         bce = F.binary_cross_entropy_with_logits(logits, tgt, reduction='none')
         per_image = (bce * pixel_w).sum(1)
-        has_valid = (num_pos + num_neg)[:, 0] > 0
-        if not has_valid.any():
-            return logits.sum() * 0.0
-        return self.loss_weight * per_image[has_valid].mean()
+        # Images without a valid pixel contribute 0 and are not counted.
+        num_images = ((num_pos + num_neg) > 0).sum().clamp_min(1)
+        return self.loss_weight * per_image.sum() / num_images
 
     @property
     def loss_name(self):

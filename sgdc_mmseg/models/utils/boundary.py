@@ -37,12 +37,15 @@ def seg_to_boundary(label, width=1, ignore_index=255):
         valid = torch.ones_like(label, dtype=torch.bool)
     else:
         valid = label != ignore_index
+    # Ignored pixels become -inf (the padding value of max_pool2d) in both
+    # the max and the negated-min pooling, so they never win either; a valid
+    # centre pixel keeps both results finite.
     lab = label.double().unsqueeze(1)
     valid4 = valid.unsqueeze(1)
     k = 2 * width + 1
-    big = float(label.abs().max().item() + 1) if label.numel() else 1.0
-    max_v = F.max_pool2d(torch.where(valid4, lab, -big), k, 1, width)
-    min_v = -F.max_pool2d(torch.where(valid4, -lab, -big), k, 1, width)
+    max_v = F.max_pool2d(lab.masked_fill(~valid4, float('-inf')), k, 1, width)
+    min_v = -F.max_pool2d((-lab).masked_fill(~valid4, float('-inf')), k, 1,
+                          width)
     boundary = (max_v != min_v)[:, 0] & valid
     out = boundary.long()
     if ignore_index is not None:
