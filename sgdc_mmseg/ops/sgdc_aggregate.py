@@ -13,13 +13,18 @@ Backends behind :func:`sgdc_aggregate`:
   input, weighted by the softmaxed kernels, in place, with its own backward
   (the same accumulation run in reverse). It keeps the padded input and the
   kernel weights: ``O(C*H*W + heads*k*k*H*W)`` instead of ``O(C*k*k*H*W)``.
-  Default (``'auto'``) on every device.
+  Default (``'auto'``) on CPU, and on CUDA when Triton is missing.
+* ``'triton'``: fused Triton kernels (softmax fused in, fp32 accumulation)
+  for CUDA tensors in fp32, fp16 and bf16; see
+  :mod:`sgdc_mmseg.ops.sgdc_aggregate_triton`. Default (``'auto'``) on CUDA
+  when Triton is installed. Under ``TRITON_INTERPRET=1`` it also runs on CPU
+  tensors (for testing only).
 """
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-BACKENDS = ('reference', 'shift')
+BACKENDS = ('reference', 'shift', 'triton')
 
 
 def check_aggregate_args(x, kernel_logits, kernel_size, num_heads):
@@ -115,6 +120,16 @@ def sgdc_aggregate_shift(x, kernel_logits, kernel_size, num_heads):
     return _ShiftAggregate.apply(x, kernel_logits, kernel_size, num_heads)
 
 
+def select_backend(x):
+    """The backend ``'auto'`` picks for ``x``: ``'triton'`` for a CUDA
+    tensor when Triton is importable, ``'shift'`` otherwise."""
+    if x.is_cuda:
+        from .sgdc_aggregate_triton import triton_available
+        if triton_available():
+            return 'triton'
+    return 'shift'
+
+
 def sgdc_aggregate(x, kernel_logits, kernel_size, num_heads, backend='auto'):
     """Aggregate each pixel's neighbourhood with per-pixel softmax kernels.
 
@@ -133,11 +148,14 @@ def sgdc_aggregate(x, kernel_logits, kernel_size, num_heads, backend='auto'):
     """
     check_aggregate_args(x, kernel_logits, kernel_size, num_heads)
     if backend == 'auto':
-        backend = 'shift'
+        backend = select_backend(x)
     if backend == 'reference':
         return sgdc_aggregate_reference(x, kernel_logits, kernel_size,
                                         num_heads)
     if backend == 'shift':
         return sgdc_aggregate_shift(x, kernel_logits, kernel_size, num_heads)
+    if backend == 'triton':
+        from .sgdc_aggregate_triton import sgdc_aggregate_triton
+        return sgdc_aggregate_triton(x, kernel_logits, kernel_size, num_heads)
     raise ValueError(
         f'unknown backend {backend!r}; choose "auto" or one of {BACKENDS}')
