@@ -8,7 +8,7 @@ from .compat import apply_compat
 
 apply_compat()
 
-from . import datasets, engine, models  # noqa: E402,F401  (registration)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__', 'apply_compat']

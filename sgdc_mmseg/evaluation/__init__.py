@@ -1,0 +1,1 @@
+"""Metrics registered in mmseg's METRICS registry (never imports models)."""
