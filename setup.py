@@ -42,7 +42,10 @@ setup(
     extras_require={
         'lite': ['mmcv-lite==2.1.0'],
         'full': ['mmcv>=2.0.0,<2.2.0'],
-        'tests': ['pytest'],
+        # triton runs the CUDA kernels of the 'triton' aggregation backend
+        # under its CPU interpreter in the tests (CUDA builds of torch
+        # already bring it).
+        'tests': ['pytest', 'triton; platform_system == "Linux"'],
     },
     license='Apache-2.0',
 )

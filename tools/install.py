@@ -10,7 +10,8 @@ One command, no compiler, no virtual environment of its own::
 * mmcv: an installed full mmcv (2.0.x-2.1.x, with compiled ops) is kept
   untouched; otherwise ``mmcv-lite==2.1.0`` is installed and sgdc_mmseg makes
   missing compiled ops fail only when called. Never both.
-* sgdc_mmseg itself in editable mode, plus the test requirements.
+* sgdc_mmseg itself in editable mode, plus the test requirements (pytest,
+  and triton on Linux so the Triton kernels are tested on the CPU).
 Extra arguments after ``--`` go to pip.
 """
 import argparse
