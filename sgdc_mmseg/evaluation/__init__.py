@@ -1,1 +1,9 @@
 """Metrics registered in mmseg's METRICS registry (never imports models)."""
+from .functional import (average_symmetric_surface_distance,
+                         hausdorff_distance_95, iou_dice, surface_distances)
+from .metrics import MedicalMetric
+
+__all__ = [
+    'MedicalMetric', 'average_symmetric_surface_distance',
+    'hausdorff_distance_95', 'iou_dice', 'surface_distances'
+]

@@ -1,0 +1,269 @@
+"""``MedicalMetric``: per-image IoU, Dice, HD95 and ASSD, the way medical
+segmentation papers (ISIC challenges, SGDC: MIDL 2026, arXiv 2602.23496)
+report them.
+
+How it differs from mmseg's ``IoUMetric``: ``IoUMetric``'s ``mIoU`` is one
+dataset-level IoU per class (intersections and unions summed over the whole
+set), averaged over all classes *including background*. Here every score is
+computed per image and per foreground class, then averaged over images and
+foreground classes (the ISIC convention); the dataset-level numbers are kept
+as ``aIoU`` / ``aDice`` (foreground classes only).
+
+Definitions of HD95 / ASSD and their empty-mask rules are in
+:mod:`sgdc_mmseg.evaluation.functional.surface_distance` and
+``docs/metrics.md``.
+"""
+import csv
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.dist import is_main_process
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger, print_log
+from mmengine.utils import mkdir_or_exist
+from mmseg.registry import METRICS
+from prettytable import PrettyTable
+
+from ..functional import (image_diagonal, normalize_spacing,
+                          scores_from_counts, surface_metrics)
+
+METRIC_NAMES = ('IoU', 'Dice', 'HD95', 'ASSD')
+EMPTY_POLICIES = ('auto', 'perfect', 'exclude')
+
+
+def _to_numpy(data) -> np.ndarray:
+    if hasattr(data, 'detach'):
+        data = data.detach().cpu().numpy()
+    data = np.asarray(data)
+    if data.ndim == 3 and data.shape[0] == 1:
+        data = data[0]
+    return data
+
+
+@METRICS.register_module()
+class MedicalMetric(BaseMetric):
+    """Per-image IoU, Dice, HD95 and ASSD averaged over images and
+    foreground classes.
+
+    Results (under the prefix, ``medical/`` by default, so they never clash
+    with ``IoUMetric``'s keys in a list of evaluators):
+
+    * ``mIoU``, ``mDice`` (percent), ``mHD95``, ``mASSD`` (pixels, or the
+      unit of ``spacing``): for each foreground class the mean over images,
+      then the mean over classes (for one foreground class, simply the mean
+      over images).
+    * ``aIoU``, ``aDice`` (percent): dataset-level scores, intersections and
+      areas summed over all images, averaged over foreground classes.
+    * ``TJ`` (percent): ISIC 2018's thresholded Jaccard: a per-image IoU below
+      ``tj_threshold`` counts as 0.
+    * ``IoU.<class>``, ``Dice.<class>``, ``HD95.<class>``, ``ASSD.<class>``,
+      ``TJ.<class>``: per foreground class.
+
+    Empty masks (per image and class): exactly one of prediction and ground
+    truth empty gives IoU = Dice = 0 and HD95 = ASSD = the image diagonal
+    (a finite worst case, so means stay defined). Both empty follows
+    ``empty_policy``: ``'perfect'`` scores IoU = Dice = 100, HD95 = ASSD = 0;
+    ``'exclude'`` leaves the pair out of the means (a patch without any cell
+    of a class says nothing about that class). ``'auto'`` (default) is
+    ``'perfect'`` with one foreground class (binary lesion data: an image
+    without lesion predicted empty is right) and ``'exclude'`` with several
+    (e.g. CoNIC). A class that is excluded in every image reports NaN. The
+    number of empty cases is logged.
+
+    Args:
+        ignore_index (int): ground-truth pixels with this value are removed
+            from both masks. Default 255.
+        spacing (float | tuple[float, float], optional): pixel size
+            ``(row, col)`` for HD95/ASSD in physical units. Default pixels.
+        tj_threshold (float): IoU threshold of ``TJ``, in ``[0, 1]``.
+            Default 0.65.
+        empty_policy (str): ``'auto'``, ``'perfect'`` or ``'exclude'``.
+        output_dir (str, optional): where ``per_image_metrics.csv`` is
+            written (columns ``image``, ``img_path``, then ``<metric>.<class>``
+            for every foreground class and metric).
+        collect_device (str): ``'cpu'`` or ``'gpu'`` for collecting results
+            across ranks.
+        prefix (str, optional): key prefix; default ``'medical'``.
+
+    After :meth:`evaluate`, ``per_image_results`` holds the rows of the CSV
+    as dicts.
+    """
+
+    default_prefix: Optional[str] = 'medical'
+
+    def __init__(self,
+                 ignore_index: int = 255,
+                 spacing=None,
+                 tj_threshold: float = 0.65,
+                 empty_policy: str = 'auto',
+                 output_dir: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 **kwargs) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if kwargs:
+            raise TypeError('MedicalMetric got unexpected argument(s): '
+                            + ', '.join(sorted(kwargs)))
+        if empty_policy not in EMPTY_POLICIES:
+            raise ValueError(f'empty_policy must be one of {EMPTY_POLICIES}, '
+                             f'got {empty_policy!r}')
+        if not 0.0 <= float(tj_threshold) <= 1.0:
+            raise ValueError('tj_threshold must lie in [0, 1], got '
+                             f'{tj_threshold!r}')
+        self.ignore_index = ignore_index
+        self.spacing = normalize_spacing(spacing)
+        self.tj_threshold = float(tj_threshold)
+        self.empty_policy = empty_policy
+        self.output_dir = output_dir
+        if output_dir and is_main_process():
+            mkdir_or_exist(output_dir)
+        self.per_image_results: List[dict] = []
+
+    # ------------------------------------------------------------------ #
+    @property
+    def class_names(self) -> Sequence[str]:
+        meta = self.dataset_meta or {}
+        classes = meta.get('classes')
+        if not classes or len(classes) < 2:
+            raise ValueError(
+                'MedicalMetric needs dataset_meta["classes"] with background '
+                f'first and at least one foreground class, got {classes!r}')
+        return tuple(classes)
+
+    def _policy(self, num_fg: int) -> str:
+        if self.empty_policy == 'auto':
+            return 'perfect' if num_fg == 1 else 'exclude'
+        return self.empty_policy
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """Score every image of the batch; only numbers are kept."""
+        num_fg = len(self.class_names) - 1
+        for sample in data_samples:
+            img_path = sample.get('img_path', None)
+            if 'gt_sem_seg' not in sample:
+                raise KeyError(
+                    f'MedicalMetric: sample {img_path!r} has no gt_sem_seg; '
+                    'the test pipeline must load annotations')
+            pred = _to_numpy(sample['pred_sem_seg']['data'])
+            gt = _to_numpy(sample['gt_sem_seg']['data'])
+            if pred.shape != gt.shape:
+                raise ValueError(
+                    f'MedicalMetric: prediction {pred.shape} and ground truth '
+                    f'{gt.shape} of {img_path!r} differ in size')
+            valid = gt != self.ignore_index
+            diag = image_diagonal(gt.shape, self.spacing)
+            per_class = np.zeros((num_fg, 7), dtype=np.float64)
+            for i in range(num_fg):
+                p = (pred == i + 1) & valid
+                g = (gt == i + 1) & valid
+                inter = int(np.count_nonzero(p & g))
+                n_p, n_g = int(np.count_nonzero(p)), int(np.count_nonzero(g))
+                iou, dice = scores_from_counts(inter, n_p, n_g)
+                hd95, assd = surface_metrics(p, g, self.spacing, diag)
+                per_class[i] = (inter, n_p, n_g, iou, dice, hd95, assd)
+            self.results.append(dict(img_path=img_path, scores=per_class))
+
+    # ------------------------------------------------------------------ #
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        logger: MMLogger = MMLogger.get_current_instance()
+        names = self.class_names[1:]
+        num_fg = len(names)
+        if not results:
+            raise ValueError('MedicalMetric: no image was processed')
+        scores = np.stack([r['scores'] for r in results])  # [N, K, 7]
+        inter, n_p, n_g = scores[..., 0], scores[..., 1], scores[..., 2]
+        iou, dice = scores[..., 3] * 100, scores[..., 4] * 100
+        hd95, assd = scores[..., 5], scores[..., 6]
+        both_empty = (n_p == 0) & (n_g == 0)
+        if self._policy(num_fg) == 'exclude':
+            for arr in (iou, dice, hd95, assd):
+                arr[both_empty] = np.nan
+        tj = np.where(iou < self.tj_threshold * 100, 0.0, iou)
+        tj[np.isnan(iou)] = np.nan
+
+        def class_means(arr):
+            with np.errstate(invalid='ignore'):
+                counts = (~np.isnan(arr)).sum(0)
+                sums = np.nansum(arr, 0)
+                return np.where(counts > 0, sums / np.maximum(counts, 1),
+                                np.nan)
+
+        per_class = OrderedDict(
+            IoU=class_means(iou), Dice=class_means(dice),
+            HD95=class_means(hd95), ASSD=class_means(assd),
+            TJ=class_means(tj))
+        s_inter, s_p, s_g = inter.sum(0), n_p.sum(0), n_g.sum(0)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            a_iou = s_inter / (s_p + s_g - s_inter) * 100
+            a_dice = 2 * s_inter / (s_p + s_g) * 100
+
+        def mean(arr):
+            arr = np.asarray(arr, dtype=np.float64)
+            return float(np.nanmean(arr)) if np.any(~np.isnan(arr)) \
+                else float('nan')
+
+        metrics = OrderedDict(
+            mIoU=mean(per_class['IoU']), mDice=mean(per_class['Dice']),
+            mHD95=mean(per_class['HD95']), mASSD=mean(per_class['ASSD']),
+            aIoU=mean(a_iou), aDice=mean(a_dice), TJ=mean(per_class['TJ']))
+        for metric, values in per_class.items():
+            for name, value in zip(names, values):
+                metrics[f'{metric}.{name}'] = float(value)
+
+        self._log_tables(names, per_class, a_iou, n_p, n_g, len(results),
+                         logger)
+        self.per_image_results = self._rows(results, names, iou, dice, hd95,
+                                            assd)
+        if self.output_dir and is_main_process():
+            self._write_csv(names)
+        return metrics
+
+    # ------------------------------------------------------------------ #
+    def _log_tables(self, names, per_class, a_iou, n_p, n_g, num_images,
+                    logger) -> None:
+        table = PrettyTable()
+        table.field_names = ['Class', 'IoU', 'Dice', 'HD95', 'ASSD', 'TJ',
+                             'aIoU', 'empty gt', 'empty pred']
+        for i, name in enumerate(names):
+            table.add_row([
+                name, *(f'{per_class[m][i]:.2f}'
+                        for m in ('IoU', 'Dice', 'HD95', 'ASSD', 'TJ')),
+                f'{a_iou[i]:.2f}', int((n_g[:, i] == 0).sum()),
+                int((n_p[:, i] == 0).sum())
+            ])
+        unit = 'pixels' if self.spacing is None else \
+            f'spacing {self.spacing}'
+        print_log(
+            f'MedicalMetric over {num_images} image(s) (per-image means; '
+            f'HD95/ASSD in {unit}; empty policy '
+            f'{self._policy(len(names))!r}):\n' + table.get_string(),
+            logger=logger)
+
+    @staticmethod
+    def _rows(results, names, iou, dice, hd95, assd) -> List[dict]:
+        rows = []
+        for n, r in enumerate(results):
+            path = r['img_path']
+            row = OrderedDict(
+                image=osp.splitext(osp.basename(path))[0] if path else str(n),
+                img_path=path)
+            for metric, arr in (('IoU', iou), ('Dice', dice),
+                                ('HD95', hd95), ('ASSD', assd)):
+                for i, name in enumerate(names):
+                    row[f'{metric}.{name}'] = float(arr[n, i])
+            rows.append(row)
+        return rows
+
+    def _write_csv(self, names) -> None:
+        path = osp.join(self.output_dir, 'per_image_metrics.csv')
+        fields = ['image', 'img_path'] + [
+            f'{m}.{name}' for m in METRIC_NAMES for name in names
+        ]
+        with open(path, 'w', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(self.per_image_results)
+        print_log(f'MedicalMetric: per-image metrics written to {path}',
+                  logger='current')
