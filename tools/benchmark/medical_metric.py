@@ -136,6 +136,7 @@ def main(argv=None):
     from mmengine.logging import MMLogger
     MMLogger.get_instance('medical_metric_benchmark', log_level='WARNING')
 
+    load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
     pairs = make_pairs(args.num, args.size, args.seed)
     t_metric, res, hd_metric = metric_run(pairs)
     start = time.perf_counter()
@@ -151,7 +152,10 @@ def main(argv=None):
         f'- Command: `{cmd.strip()}`',
         f'- Machine: {cpu_name()}, {os.cpu_count()} cores, '
         f'{args.threads} threads; Python {platform.python_version()}, '
-        f'OpenCV {cv2.__version__}, numpy {np.__version__}',
+        f'OpenCV {cv2.__version__}, numpy {np.__version__}; 1-min load '
+        f'average at start {load:.2f}'
+        + (' (above the core count: timings taken under load)'
+           if load > (os.cpu_count() or 1) else ''),
         f'- Date: {datetime.date.today().isoformat()}',
         f'- Data: {args.num} seeded synthetic {args.size}x{args.size} mask '
         'pairs (ellipse unions; prediction = shifted, dilated/eroded gt)',

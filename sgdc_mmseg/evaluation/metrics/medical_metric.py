@@ -61,6 +61,14 @@ class MedicalMetric(BaseMetric):
     * ``IoU.<class>``, ``Dice.<class>``, ``HD95.<class>``, ``ASSD.<class>``,
       ``TJ.<class>``: per foreground class.
 
+    HD95 follows MONAI's ``compute_hausdorff_distance(percentile=95)``:
+    surfaces are the pixels removed by an erosion with the 4-connected cross,
+    and HD95 = max(P95(d(pred -> gt)), P95(d(gt -> pred))) with numpy's
+    linear percentile (medpy's ``hd95`` takes one percentile of both
+    directions pooled). ASSD is the mean of both directions' distances
+    concatenated (MONAI, symmetric); medpy's ``assd`` averages the two
+    directed means.
+
     Empty masks (per image and class): exactly one of prediction and ground
     truth empty gives IoU = Dice = 0 and HD95 = ASSD = the image diagonal
     (a finite worst case, so means stay defined). Both empty follows
@@ -70,7 +78,8 @@ class MedicalMetric(BaseMetric):
     ``'perfect'`` with one foreground class (binary lesion data: an image
     without lesion predicted empty is right) and ``'exclude'`` with several
     (e.g. CoNIC). A class that is excluded in every image reports NaN. The
-    number of empty cases is logged.
+    number of empty cases (per class: images with an empty ground truth,
+    an empty prediction, both) is logged.
 
     Args:
         ignore_index (int): ground-truth pixels with this value are removed
@@ -81,8 +90,9 @@ class MedicalMetric(BaseMetric):
             Default 0.65.
         empty_policy (str): ``'auto'``, ``'perfect'`` or ``'exclude'``.
         output_dir (str, optional): where ``per_image_metrics.csv`` is
-            written (columns ``image``, ``img_path``, then ``<metric>.<class>``
-            for every foreground class and metric).
+            written (columns ``image``, ``img_path``, then for every
+            foreground class ``IoU.<class>``, ``Dice.<class>``,
+            ``HD95.<class>``, ``ASSD.<class>``).
         collect_device (str): ``'cpu'`` or ``'gpu'`` for collecting results
             across ranks.
         prefix (str, optional): key prefix; default ``'medical'``.
@@ -225,13 +235,14 @@ class MedicalMetric(BaseMetric):
                     logger) -> None:
         table = PrettyTable()
         table.field_names = ['Class', 'IoU', 'Dice', 'HD95', 'ASSD', 'TJ',
-                             'aIoU', 'empty gt', 'empty pred']
+                             'aIoU', 'empty gt', 'empty pred', 'both empty']
         for i, name in enumerate(names):
             table.add_row([
                 name, *(f'{per_class[m][i]:.2f}'
                         for m in ('IoU', 'Dice', 'HD95', 'ASSD', 'TJ')),
                 f'{a_iou[i]:.2f}', int((n_g[:, i] == 0).sum()),
-                int((n_p[:, i] == 0).sum())
+                int((n_p[:, i] == 0).sum()),
+                int(((n_g[:, i] == 0) & (n_p[:, i] == 0)).sum())
             ])
         unit = 'pixels' if self.spacing is None else \
             f'spacing {self.spacing}'
@@ -249,9 +260,9 @@ class MedicalMetric(BaseMetric):
             row = OrderedDict(
                 image=osp.splitext(osp.basename(path))[0] if path else str(n),
                 img_path=path)
-            for metric, arr in (('IoU', iou), ('Dice', dice),
-                                ('HD95', hd95), ('ASSD', assd)):
-                for i, name in enumerate(names):
+            for i, name in enumerate(names):
+                for metric, arr in (('IoU', iou), ('Dice', dice),
+                                    ('HD95', hd95), ('ASSD', assd)):
                     row[f'{metric}.{name}'] = float(arr[n, i])
             rows.append(row)
         return rows
@@ -259,7 +270,7 @@ class MedicalMetric(BaseMetric):
     def _write_csv(self, names) -> None:
         path = osp.join(self.output_dir, 'per_image_metrics.csv')
         fields = ['image', 'img_path'] + [
-            f'{m}.{name}' for m in METRIC_NAMES for name in names
+            f'{m}.{name}' for name in names for m in METRIC_NAMES
         ]
         with open(path, 'w', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=fields)

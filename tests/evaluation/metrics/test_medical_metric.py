@@ -68,7 +68,11 @@ def test_tj_threshold_and_prefix():
     assert res['isic/TJ'] == pytest.approx(res['isic/mIoU'])
 
 
-def test_empty_masks_binary_perfect_and_one_sided_diagonal():
+def test_empty_masks_binary_perfect_and_one_sided_diagonal(monkeypatch):
+    logged = []
+    monkeypatch.setattr(
+        'sgdc_mmseg.evaluation.metrics.medical_metric.print_log',
+        lambda msg, logger=None: logged.append(msg))
     empty = np.zeros((30, 40), np.uint8)
     full = empty.copy()
     full[5:10, 5:10] = 1
@@ -83,6 +87,11 @@ def test_empty_masks_binary_perfect_and_one_sided_diagonal():
     rows = {r['image']: r for r in metric.per_image_results}
     assert rows['missed']['HD95.lesion'] == pytest.approx(50.0)
     assert rows['both_empty']['Dice.lesion'] == 100.0
+    # the table counts empty gt (2), empty pred (2), both empty (1)
+    line = next(ln for ln in logged[0].splitlines() if 'lesion' in ln)
+    assert [c.strip() for c in line.strip('|').split('|')][-3:] == \
+        ['2', '2', '1']
+    assert "empty policy 'perfect'" in logged[0]
 
 
 def test_multiclass_excludes_absent_classes_by_default():
@@ -104,6 +113,11 @@ def test_multiclass_excludes_absent_classes_by_default():
     assert res['medical/HD95.b'] == pytest.approx(
         np.hypot(20, 20) / 2)
     assert np.isnan(metric.per_image_results[1]['IoU.a'])
+    # rows: image, img_path, then the four metrics class by class
+    assert list(metric.per_image_results[0]) == [
+        'image', 'img_path', 'IoU.a', 'Dice.a', 'HD95.a', 'ASSD.a', 'IoU.b',
+        'Dice.b', 'HD95.b', 'ASSD.b'
+    ]
     # 'perfect' counts class a of image y as 100 / 0
     res = run(MedicalMetric(empty_policy='perfect'),
               [sample(pred, gt, 'x'), sample(pred2, gt2, 'y')], MULTI)
