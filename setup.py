@@ -38,6 +38,7 @@ setup(
         'numpy',
         'scipy',
         'opencv-python',
+        'Pillow',
     ],
     extras_require={
         'lite': ['mmcv-lite==2.1.0'],

@@ -188,3 +188,42 @@ def test_mask_with_unexpected_values_names_the_file(tmp_path):
         # the check can be switched off
         ds = _build(root, pipeline=PIPELINE, check_mask_values=False)
         assert ds.prepare_data(1)['data_samples'].gt_sem_seg.data.max() == 255
+
+
+def test_default_data_prefix_is_images_and_masks(tmp_path):
+    root = tmp_path / 'flat'
+    for sub in ('images', 'masks'):
+        (root / sub).mkdir(parents=True)
+    _write_sample(str(tmp_path), 'flat', 'z')
+    ds = DATASETS.build(dict(type='LesionFolderDataset', data_root=str(root)))
+    assert ds.get_data_info(0)['img_path'] == str(root / 'images' / 'z.jpg')
+    assert ds.get_data_info(0)['seg_map_path'] == str(root / 'masks' /
+                                                      'z.png')
+
+
+SHARED_ISIC2017 = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), '..',
+    'shared', 'data', 'isic2017-256x192')
+
+
+@pytest.mark.skipif(
+    not osp.isdir(SHARED_ISIC2017),
+    reason=f'real ISIC 2017 data not present at {SHARED_ISIC2017}')
+def test_real_isic2017_folder_through_its_base_config():
+    """The generic layout on real data: the val split of
+    ../shared/data/isic2017-256x192 through configs/_base_/datasets."""
+    from mmengine.config import Config
+    from helpers import REPO_ROOT
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs/_base_/datasets/isic2017_256x192.py'))
+    cfg.val_dataloader.dataset.data_root = SHARED_ISIC2017
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ds = DATASETS.build(cfg.val_dataloader.dataset)
+        assert len(ds) == 150
+        assert osp.basename(ds.get_data_info(0)['img_path']) == 'val_0001.jpg'
+        for i in (0, 149):
+            out = ds[i]
+            assert tuple(out['inputs'].shape) == (3, 192, 256)
+            gt = out['data_samples'].gt_sem_seg.data
+            assert tuple(gt.shape) == (1, 192, 256)
+            assert set(gt.unique().tolist()) <= {0, 1}
