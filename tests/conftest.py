@@ -1,4 +1,15 @@
 """Shared fixtures (see :mod:`helpers`)."""
+# Without CUDA, run the Triton kernels of sgdc_aggregate under Triton's CPU
+# interpreter. Triton reads TRITON_INTERPRET when a kernel is decorated, so
+# this must happen before anything imports triton or those kernels.
+import importlib.util
+import os
+
+if importlib.util.find_spec('triton') is not None:
+    import torch as _torch
+    if not _torch.cuda.is_available():
+        os.environ.setdefault('TRITON_INTERPRET', '1')
+
 import os.path as osp
 import sys
 
