@@ -173,6 +173,31 @@ class SGDCHead(BaseDecodeHead):
             return seg_logits, edge_logits
         return seg_logits
 
+    def forward_with_structure(self, inputs):
+        """Forward that also returns what the SGE sees (for inspection).
+
+        Meant for eval mode, where ``seg_logits`` equal ``forward(inputs)``.
+        Unlike :meth:`forward`, the SGE also runs for ``'pool'``/``'self'``
+        heads that carry one (its boundary prediction is only auxiliary
+        there), so their edge map can be looked at too.
+
+        Returns:
+            dict: ``seg_logits`` ``[B, num_classes, h, w]``, ``edge_logits``
+            ``[B, 1, h, w]`` (None without ``sge``) and ``guidance``
+            ``[B, guide_channels, h, w]`` (None unless
+            ``kernel_source='structure'``), all at the finest input level.
+        """
+        feat = self.fuse(self._transform_inputs(inputs))
+        edge_logits = guidance = None
+        if self.sge is not None:
+            edge_logits, guidance = self.sge(inputs)
+        # A non-structure SGE has no guidance branch (guide_channels=0), so
+        # the blocks see exactly what forward() gives them.
+        for block in self.blocks:
+            feat = block(feat, guidance)
+        return dict(seg_logits=self.cls_seg(feat), edge_logits=edge_logits,
+                    guidance=guidance)
+
     def loss_by_feat(self, seg_logits, batch_data_samples):
         """Segmentation losses plus the SGE boundary losses."""
         edge_logits = None

@@ -128,3 +128,29 @@ def test_forward_errors():
         head(in_index=[0, 1, 2, 5])(feats())
     with pytest.raises(ValueError, match='expects 7 channels'):
         head(in_channels=[4, 7, 8, 12])(feats())
+
+
+@pytest.mark.parametrize('source,with_sge', [('structure', True),
+                                             ('pool', True), ('pool', False),
+                                             ('self', True)])
+def test_forward_with_structure(source, with_sge):
+    torch.manual_seed(0)
+    h = head(kernel_source=source, sge=SGE if with_sge else None).eval()
+    x = feats()
+    with torch.no_grad():
+        out = h.forward_with_structure(x)
+        ref = h(x)
+    assert set(out) == {'seg_logits', 'edge_logits', 'guidance'}
+    # the eval predictions are unchanged
+    assert torch.equal(out['seg_logits'], ref)
+    if with_sge:
+        assert out['edge_logits'].shape == (2, 1, 16, 16)
+        with torch.no_grad():
+            edge, guidance = h.sge(x)
+        assert torch.equal(out['edge_logits'], edge)
+    else:
+        assert out['edge_logits'] is None
+    if source == 'structure':
+        assert out['guidance'].shape == (2, 16, 16, 16)
+    else:
+        assert out['guidance'] is None

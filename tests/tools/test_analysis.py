@@ -1,0 +1,131 @@
+"""tools/analysis/worst_cases.py and tools/analysis/plot_curves.py."""
+import importlib.util
+import json
+import os.path as osp
+
+import cv2
+import pytest
+import torch
+
+import sgdc_mmseg  # noqa: F401
+from helpers import REPO_ROOT
+
+
+def _load(name):
+    path = osp.join(REPO_ROOT, 'tools', 'analysis', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'_sgdc_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def worst():
+    return _load('worst_cases')
+
+
+@pytest.fixture(scope='module')
+def curves():
+    return _load('plot_curves')
+
+
+def _rows(data_root, dice):
+    return [{'image': f'{i:03d}',
+             'img_path': osp.join(data_root, 'img_dir', f'{i:03d}.png'),
+             'Dice.lesion': d, 'HD95.lesion': None if d is None else 100 - d,
+             'IoU.lesion': d, 'ASSD.lesion': 1.0}
+            for i, d in enumerate(dice)]
+
+
+def test_rank_cases(worst):
+    rows = _rows('/d', [50.0, None, 10.0, 90.0])
+    ranked = worst.rank_cases(rows, 'dice')
+    assert [r['image'] for _, r in ranked] == ['002', '000', '003', '001']
+    assert [s for s, _ in ranked] == [10.0, 50.0, 90.0, None]
+    ranked = worst.rank_cases(rows, 'hd95')
+    assert [r['image'] for _, r in ranked] == ['002', '000', '003', '001']
+    two = [{'Dice.a': 10.0, 'Dice.b': 30.0}, {'Dice.a': 5.0, 'Dice.b': 90.0}]
+    assert [s for s, _ in worst.rank_cases(two)] == [20.0, 47.5]
+    assert [s for s, _ in worst.rank_cases(two, class_name='a')] == [5.0,
+                                                                     10.0]
+    with pytest.raises(ValueError, match=r"no column 'Dice.c'.*\['a', 'b'\]"):
+        worst.rank_cases(two, class_name='c')
+
+
+def test_worst_cases_figure(worst, tmp_path, tiny_config, tiny_data_root):
+    from sgdc_mmseg.apis import load_segmentor
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    model = load_segmentor(cfg, None, 'cpu')
+    ckpt = str(tmp_path / 'ckpt.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    summary = tmp_path / 'summary.json'
+    summary.write_text(json.dumps(dict(per_image=_rows(
+        tiny_data_root, [80.0, 20.0, 60.0, 95.0, 5.0, 70.0, 90.0, 85.0]))))
+    sizes = {}
+    for num in (2, 4):
+        out = tmp_path / f'worst{num}.png'
+        assert worst.main([cfg, ckpt, str(summary), '--out', str(out),
+                           '--num', str(num), '--device', 'cpu']) == 0
+        image = cv2.imread(str(out))
+        assert image is not None and image.shape[1] > 4 * image.shape[0] / num
+        sizes[num] = image.shape
+    assert sizes[4][0] > 1.6 * sizes[2][0]  # one row per case
+    assert sizes[4][1] == sizes[2][1]
+
+    # the CSV of MedicalMetric works too; unknown images are an error
+    csv_path = tmp_path / 'per_image_metrics.csv'
+    csv_path.write_text('image,img_path,Dice.lesion,HD95.lesion\n'
+                        'zzz,/elsewhere/zzz.png,10.0,3.0\n')
+    with pytest.raises(SystemExit, match="error: image '/elsewhere/zzz.png'"
+                       " of the metrics is not in the config's test set"):
+        worst.main([cfg, ckpt, str(csv_path), '--out',
+                    str(tmp_path / 'x.png'), '--device', 'cpu'])
+    empty = tmp_path / 'empty.json'
+    empty.write_text(json.dumps(dict(per_image=None)))
+    with pytest.raises(SystemExit, match='has no per-image metrics'):
+        worst.main([cfg, ckpt, str(empty), '--out', str(tmp_path / 'x.png')])
+
+
+def _write_run(work_dir, stamp, train_steps, val_steps, offset=0.0):
+    folder = work_dir / stamp / 'vis_data'
+    folder.mkdir(parents=True)
+    lines = [json.dumps(dict(lr=0.01, loss=1.0 / s + offset,
+                             **{'decode.loss_ce': 0.5 / s}, time=0.1,
+                             iter=s, step=s)) for s in train_steps]
+    lines += [json.dumps(dict(mIoU=50.0 + s + offset, mDice=60.0 + s,
+                              **{'medical/mHD95': 10.0 - s}, time=0.01,
+                              step=s)) for s in val_steps]
+    (folder / 'scalars.json').write_text('\n'.join(lines) + '\n')
+
+
+def test_plot_curves_merges_resumed_runs(curves, tmp_path, capsys):
+    work = tmp_path / 'work'
+    _write_run(work, '20260101_000000', [1, 2, 3, 4], [2, 4])
+    _write_run(work, '20260101_010000', [3, 4, 5, 6], [4, 6], offset=1.0)
+    train, val = curves.load_curves(str(work))
+    assert [e['step'] for e in train] == [1, 2, 3, 4, 5, 6]
+    assert [e['loss'] for e in train][1:3] == [0.5, 1.0 / 3 + 1.0]
+    assert [(e['step'], e['mIoU']) for e in val] == [(2, 52.0), (4, 55.0),
+                                                     (6, 57.0)]
+    out = tmp_path / 'curves.png'
+    assert curves.main([str(work), '--out', str(out)]) == 0
+    assert '6 training and 3 validation entries' in capsys.readouterr().out
+    image = cv2.imread(str(out))
+    assert image.shape[1] > 2.5 * image.shape[0]  # losses, metrics, HD95
+    # one run folder, chosen keys, two inputs in one figure
+    out2 = tmp_path / 'one.png'
+    assert curves.main([str(work / '20260101_000000'), str(work), '--out',
+                        str(out2), '--keys', 'loss', '--metrics',
+                        'mIoU']) == 0
+    assert cv2.imread(str(out2)).shape[1] < image.shape[1]
+
+
+def test_plot_curves_errors(curves, tmp_path):
+    with pytest.raises(SystemExit, match='no <timestamp>/vis_data'):
+        curves.main([str(tmp_path), '--out', str(tmp_path / 'c.png')])
+    _write_run(tmp_path / 'w', 'run', [1, 2], [])
+    with pytest.raises(SystemExit, match='not in the logs: mAcc'):
+        curves.main([str(tmp_path / 'w'), '--out', str(tmp_path / 'c.png'),
+                     '--metrics', 'mAcc'])
+    assert not (tmp_path / 'c.png').exists()
