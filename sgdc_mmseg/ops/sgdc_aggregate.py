@@ -11,7 +11,8 @@ Backends behind :func:`sgdc_aggregate`:
   ``C * k**2 * H * W`` tensor and is kept for checking and export.
 * ``'shift'``: accumulates the ``k * k`` shifted views of the zero-padded
   input, weighted by the softmaxed kernels, in place, with its own backward
-  (the same accumulation run in reverse). It keeps the padded input and the
+  (the same accumulation run in reverse), a few rows at a time so each
+  chunk is reused from cache by all taps. It keeps the padded input and the
   kernel weights: ``O(C*H*W + heads*k*k*H*W)`` instead of ``O(C*k*k*H*W)``.
   Default (``'auto'``) on CPU, and on CUDA when Triton is missing.
 * ``'triton'``: fused Triton kernels (softmax fused in, fp32 accumulation)
@@ -59,28 +60,76 @@ def sgdc_aggregate_reference(x, kernel_logits, kernel_size, num_heads):
     return out.reshape(b, c, h, w)
 
 
-class _ShiftAggregate(torch.autograd.Function):
-    """Forward and backward by shifted in-place accumulation.
+#: Elements of ``x`` (all channels) per chunk of the shift backend's loops:
+#: 1 Mi values (4 MiB in fp32), so that a chunk of the input, the output and
+#: the gradient stay in the last-level cache for all ``k*k`` taps while each
+#: of the ``k*k`` per-tap operations stays large enough to be split over the
+#: threads without its start-up cost dominating. Measured on 2 cores
+#: (B=2, C=256, 128x128, k=7, fp32): forward+backward 1.6x faster than one
+#: chunk (whole tensors); 4x smaller or 2x larger chunks were slower.
+SHIFT_CHUNK_ELEMENTS = 1 << 20
 
-    Saves the zero-padded input and the softmaxed kernels only.
+
+def _chunks(b, c, h, w, target=None):
+    """``(batch slice, row start, row end)`` chunks of ``[b, c, h, w]`` with
+    about ``target`` elements each: several rows of all samples and
+    channels, or, when that is too large, one row of as many samples as
+    fit (at least one)."""
+    target = SHIFT_CHUNK_ELEMENTS if target is None else target
+    row = c * w
+    if b * row <= target:
+        per_batch, rows = max(1, b), max(1, target // max(1, b * row))
+    else:
+        per_batch, rows = max(1, target // row), 1
+    for b0 in range(0, b, per_batch):
+        for i0 in range(0, h, rows):
+            yield slice(b0, min(b, b0 + per_batch)), i0, min(h, i0 + rows)
+
+
+class _ShiftAggregate(torch.autograd.Function):
+    """Forward and backward by shifted accumulation, chunk by chunk.
+
+    Every loop runs over chunks of a few rows (:func:`_chunks`) and, inside
+    a chunk, over the ``k*k`` taps, so the chunk's data is reused from cache
+    by all taps instead of streaming the whole tensor ``k*k`` times.
+
+    * forward: ``out[c, p] = sum_t w_t[p] * xpad[c, p + t]``
+      (``mul`` for the first tap, ``addcmul_`` for the others).
+    * grad x: the transposed accumulation, ``gpad[c, p + t] += w_t[p] *
+      g[c, p]``, into a zero-padded buffer that is cropped at the end.
+    * grad weights: ``gw_t[p] = sum_{c in head} g[c, p] * xpad[c, p + t]``
+      through one chunk-sized buffer; then the softmax backward, in place.
+
+    Saves the zero-padded input and the softmaxed kernels only:
+    ``O(C*H*W + heads*k*k*H*W)``; the backward's temporaries are of the
+    same order (padded gradient, kernel gradient) plus one chunk.
     """
 
     @staticmethod
     def forward(ctx, x, kernel_logits, kernel_size, num_heads):
         b, c, h, w = x.shape
-        r = kernel_size // 2
-        weights = kernel_logits.reshape(b, num_heads, kernel_size**2, h,
+        k, r = kernel_size, kernel_size // 2
+        weights = kernel_logits.reshape(b, num_heads, k * k, h,
                                         w).softmax(dim=2)
-        padded = F.pad(x, (r, r, r, r)).reshape(b, num_heads, c // num_heads,
-                                                h + 2 * r, w + 2 * r)
-        out = x.new_zeros(b, num_heads, c // num_heads, h, w)
-        for tap in range(kernel_size**2):
-            dy, dx = divmod(tap, kernel_size)
-            out.addcmul_(padded[..., dy:dy + h, dx:dx + w],
-                         weights[:, :, tap:tap + 1])
+        # contiguous: a channels-last x would give a channels-last padded
+        # copy, whose shifted row slices are slow to read
+        padded = F.pad(x, (r, r, r, r)).contiguous().view(
+            b, num_heads, c // num_heads, h + 2 * r, w + 2 * r)
+        out = x.new_empty(b, num_heads, c // num_heads, h, w)
+        for bs, i0, i1 in _chunks(b, c, h, w):
+            acc = out[bs, :, :, i0:i1]
+            # [b, heads, 1, k*k, rows, w]: tap t broadcasts over channels
+            wt = weights[bs, :, :, i0:i1].unsqueeze(2)
+            for tap in range(k * k):
+                dy, dx = divmod(tap, k)
+                src = padded[bs, :, :, i0 + dy:i1 + dy, dx:dx + w]
+                if tap == 0:
+                    torch.mul(src, wt[:, :, :, 0], out=acc)
+                else:
+                    acc.addcmul_(src, wt[:, :, :, tap])
         ctx.save_for_backward(padded, weights)
-        ctx.kernel_size = kernel_size
-        return out.reshape(b, c, h, w)
+        ctx.kernel_size = k
+        return out.view(b, c, h, w)
 
     @staticmethod
     @once_differentiable
@@ -90,34 +139,60 @@ class _ShiftAggregate(torch.autograd.Function):
         r = k // 2
         b, heads, cph, hp, wp = padded.shape
         h, w = hp - 2 * r, wp - 2 * r
-        grad_out = grad_out.reshape(b, heads, cph, h, w)
+        need_x, need_logits = ctx.needs_input_grad[:2]
+        g = grad_out.contiguous().view(b, heads, cph, h, w)
         grad_x = grad_logits = None
-        if ctx.needs_input_grad[0]:
+        if need_x:
             grad_padded = torch.zeros_like(padded)
-        if ctx.needs_input_grad[1]:
+        if need_logits:
             grad_w = torch.empty_like(weights)
-        for tap in range(k * k):
-            dy, dx = divmod(tap, k)
-            if ctx.needs_input_grad[0]:
-                grad_padded[..., dy:dy + h, dx:dx + w].addcmul_(
-                    grad_out, weights[:, :, tap:tap + 1])
-            if ctx.needs_input_grad[1]:
-                torch.sum(grad_out * padded[..., dy:dy + h, dx:dx + w],
-                          dim=2, out=grad_w[:, :, tap])
-        if ctx.needs_input_grad[0]:
+            buf = None
+        for bs, i0, i1 in _chunks(b, heads * cph, h, w):
+            gc = g[bs, :, :, i0:i1]
+            wt = weights[bs, :, :, i0:i1].unsqueeze(2)
+            if need_logits:
+                if buf is None:
+                    buf = torch.empty_like(gc)
+                prod = buf[:gc.shape[0], :, :, :i1 - i0]
+            for tap in range(k * k):
+                dy, dx = divmod(tap, k)
+                rows = slice(i0 + dy, i1 + dy)
+                if need_x:
+                    grad_padded[bs, :, :, rows, dx:dx + w].addcmul_(
+                        gc, wt[:, :, :, tap])
+                if need_logits:
+                    torch.mul(gc, padded[bs, :, :, rows, dx:dx + w],
+                              out=prod)
+                    torch.sum(prod, dim=2, out=grad_w[bs, :, tap, i0:i1])
+        if need_x:
             grad_x = grad_padded[..., r:r + h, r:r + w].reshape(
                 b, heads * cph, h, w)
-        if ctx.needs_input_grad[1]:
-            # softmax backward over the taps
+        if need_logits:
+            # softmax backward over the taps, in place:
+            # w * (gw - sum_s w_s gw_s)
             dot = (grad_w * weights).sum(dim=2, keepdim=True)
-            grad_logits = (weights * (grad_w - dot)).reshape(
+            grad_logits = grad_w.sub_(dot).mul_(weights).view(
                 b, heads * k * k, h, w)
         return grad_x, grad_logits, None, None
 
 
 def sgdc_aggregate_shift(x, kernel_logits, kernel_size, num_heads):
-    """Shift-and-accumulate implementation (no k*k copies of ``x``)."""
-    return _ShiftAggregate.apply(x, kernel_logits, kernel_size, num_heads)
+    """Shift-and-accumulate implementation (no k*k copies of ``x``).
+
+    ``x`` and ``kernel_logits`` are computed in their promoted floating
+    dtype (e.g. an fp32 ``x`` with bf16 logits under autocast gives fp32).
+    """
+    if x.device != kernel_logits.device:
+        raise ValueError(
+            f'x and kernel_logits must be on the same device, got '
+            f'{x.device} and {kernel_logits.device}')
+    dtype = torch.promote_types(x.dtype, kernel_logits.dtype)
+    if not dtype.is_floating_point:
+        raise ValueError(
+            f'x and kernel_logits must be floating point, got {x.dtype} '
+            f'and {kernel_logits.dtype}')
+    return _ShiftAggregate.apply(x.to(dtype), kernel_logits.to(dtype),
+                                 kernel_size, num_heads)
 
 
 def select_backend(x):

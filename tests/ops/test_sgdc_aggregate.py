@@ -116,3 +116,140 @@ def test_backends_agree_and_shift_saves_no_unfolded_copy():
     padded = 2 * 16 * (12 + 6) * (10 + 6)
     assert max(saved) <= max(padded, logits.numel())
     assert max(saved) * 8 == x.numel() * 49  # unfold would keep 8x more
+
+
+# --- shift backend: chunking, shapes, dtypes ------------------------------
+
+# fp32 tolerance of every comparison below: 1e-5 absolute and relative (the
+# sums have at most 81 terms of O(1) values).
+FP32_TOL = dict(atol=1e-5, rtol=1e-5)
+
+
+def _values_and_grads(fn, x, logits, g):
+    x = x.detach().clone().requires_grad_()
+    logits = logits.detach().clone().requires_grad_()
+    out = fn(x, logits)
+    gx, gl = torch.autograd.grad(out, (x, logits), g)
+    return out, gx, gl
+
+
+@pytest.mark.parametrize('chunk', [1, 50, 10**9])
+@pytest.mark.parametrize('k,heads,shape', [
+    (3, 1, (1, 3, 1, 1)),     # a single pixel
+    (3, 2, (3, 4, 5, 5)),     # odd square, batch 3
+    (5, 4, (2, 8, 6, 4)),     # even, non-square
+    (7, 8, (1, 8, 7, 10)),    # odd x even, image smaller than the kernel
+    (9, 2, (2, 2, 11, 3)),    # k=9, thin
+    (5, 1, (4, 1, 4, 9)),     # one channel, batch 4
+])
+def test_shift_matches_independent_formula(monkeypatch, chunk, k, heads,
+                                           shape):
+    # chunk=1: one row of one sample per chunk; 50: several rows or samples
+    # and a shorter last chunk; 10**9: the whole tensor in one chunk.
+    monkeypatch.setattr(_agg_module(), 'SHIFT_CHUNK_ELEMENTS', chunk)
+    gen = torch.Generator().manual_seed(k * 100 + heads)
+    b, c, h, w = shape
+    x = torch.randn(shape, generator=gen)
+    logits = torch.randn(b, heads * k * k, h, w, generator=gen) * 3
+    g = torch.randn(shape, generator=gen)
+    got = _values_and_grads(
+        lambda a, l: sgdc_aggregate(a, l, k, heads, backend='shift'), x,
+        logits, g)
+    ref = _values_and_grads(lambda a, l: shift_reference(a, l, k, heads), x,
+                            logits, g)
+    for a, r in zip(got, ref):
+        torch.testing.assert_close(a, r, **FP32_TOL)
+
+
+def _agg_module():
+    import importlib
+    return importlib.import_module('sgdc_mmseg.ops.sgdc_aggregate')
+
+
+def test_chunks_cover_every_row_and_sample_once():
+    chunks_of = _agg_module()._chunks
+    for b, c, h, w, target in [(2, 3, 7, 5, 1), (2, 3, 7, 5, 31),
+                               (2, 3, 7, 5, 40), (5, 2, 3, 4, 17),
+                               (2, 3, 7, 5, 10**9), (0, 3, 7, 5, 8),
+                               (2, 3, 0, 5, 8), (2, 3, 4, 0, 8)]:
+        seen = torch.zeros(b, h, dtype=torch.int64)
+        for bs, i0, i1 in chunks_of(b, c, h, w, target):
+            assert i1 > i0
+            seen[bs, i0:i1] += 1
+        assert (seen == 1).all(), (b, c, h, w, target)
+
+
+def test_shift_gradcheck_float64_across_chunks(monkeypatch):
+    # a row of a sample (4 channels x 3) is 12 elements: 6 one-row chunks
+    monkeypatch.setattr(_agg_module(), 'SHIFT_CHUNK_ELEMENTS', 20)
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+    logits = torch.randn(2, 2 * 9, 3, 3, dtype=torch.float64,
+                         requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda a, b: sgdc_aggregate(a, b, 3, 2, backend='shift'),
+        (x, logits))
+
+
+@pytest.mark.parametrize('which', ['x', 'logits'])
+def test_shift_gradient_of_one_input_only(which):
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 5, 6, requires_grad=which == 'x')
+    logits = torch.randn(1, 2 * 9, 5, 6, requires_grad=which == 'logits')
+    g = torch.randn(1, 4, 5, 6)
+    out = sgdc_aggregate(x, logits, 3, 2, backend='shift')
+    (got, ) = torch.autograd.grad(out, x if which == 'x' else logits, g)
+    xr, lr = x.detach().requires_grad_(), logits.detach().requires_grad_()
+    gx, gl = torch.autograd.grad(shift_reference(xr, lr, 3, 2), (xr, lr), g)
+    torch.testing.assert_close(got, gx if which == 'x' else gl, **FP32_TOL)
+
+
+def test_shift_non_contiguous_grad_output():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 5, 6, requires_grad=True)
+    logits = torch.randn(2, 2 * 9, 5, 6, requires_grad=True)
+    g = torch.randn(6, 5, 4, 2).permute(3, 2, 1, 0)  # [2, 4, 5, 6], strided
+    out = sgdc_aggregate(x, logits, 3, 2, backend='shift')
+    got = torch.autograd.grad(out, (x, logits), g)
+    ref = torch.autograd.grad(shift_reference(x, logits, 3, 2), (x, logits),
+                              g.contiguous())
+    for a, r in zip(got, ref):
+        torch.testing.assert_close(a, r, **FP32_TOL)
+
+
+def test_shift_promotes_mixed_dtypes():
+    torch.manual_seed(0)
+    x = torch.randn(1, 2, 4, 4, requires_grad=True)
+    logits = torch.randn(1, 9, 4, 4, dtype=torch.float64, requires_grad=True)
+    out = sgdc_aggregate(x, logits, 3, 1, backend='shift')
+    assert out.dtype == torch.float64
+    out.sum().backward()
+    assert x.grad.dtype == torch.float32
+    assert logits.grad.dtype == torch.float64
+    ref = shift_reference(x.double(), logits, 3, 1)
+    torch.testing.assert_close(out, ref)
+
+
+def test_shift_rejects_mismatched_device_and_integer_inputs():
+    x = torch.randn(1, 2, 3, 3)
+    with pytest.raises(ValueError, match='same device'):
+        sgdc_aggregate(x, torch.randn(1, 9, 3, 3, device='meta'), 3, 1,
+                       backend='shift')
+    with pytest.raises(ValueError, match='floating point'):
+        sgdc_aggregate(x.long(), torch.zeros(1, 9, 3, 3, dtype=torch.long),
+                       3, 1, backend='shift')
+
+
+def test_shift_channels_last_inputs():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 5, 6).to(memory_format=torch.channels_last)
+    logits = torch.randn(2, 18, 5, 6).to(memory_format=torch.channels_last)
+    g = torch.randn(2, 4, 5, 6).to(memory_format=torch.channels_last)
+    got = _values_and_grads(
+        lambda a, l: sgdc_aggregate(a, l, 3, 2, backend='shift'), x, logits,
+        g)
+    ref = _values_and_grads(lambda a, l: shift_reference(a, l, 3, 2),
+                            x.contiguous(), logits.contiguous(),
+                            g.contiguous())
+    for a, r in zip(got, ref):
+        torch.testing.assert_close(a, r, **FP32_TOL)

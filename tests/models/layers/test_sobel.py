@@ -1,0 +1,133 @@
+"""FixedSobel / sobel_modulate: the channel-sum shortcut against the paper's
+``C x C`` convolution, state-dict layout, checkpoint loading, finite
+gradients."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import sgdc_mmseg  # noqa: F401
+from sgdc_mmseg.models.layers import SGE, FixedSobel, sobel_modulate
+from sgdc_mmseg.models.layers import sge as sge_module
+
+KX = torch.tensor([[1., 0., -1.], [2., 0., -2.], [1., 0., -1.]])
+
+
+def cxc_sobel_modulate(x, sobel_x, sobel_y):
+    """The paper's form: two ``C x C x 3 x 3`` convolutions of ``x`` with the
+    full buffers, then ``sigmoid(sqrt(gx**2 + gy**2)) * x`` (0 gradient where
+    the magnitude is 0, written independently of ``safe_magnitude``)."""
+    gx = F.conv2d(x, sobel_x.weight, padding=1)
+    gy = F.conv2d(x, sobel_y.weight, padding=1)
+    sq = gx * gx + gy * gy
+    zero = (sq == 0).to(sq.dtype)
+    magnitude = torch.sqrt(sq + zero) * (1 - zero)
+    return torch.sigmoid(magnitude) * x
+
+
+def test_state_dict_is_the_paper_buffer():
+    m = FixedSobel(5, 'x')
+    sd = m.state_dict()
+    assert list(sd) == ['weight'] and sd['weight'].shape == (5, 5, 3, 3)
+    assert torch.equal(sd['weight'], KX.expand(5, 5, 3, 3))
+    assert torch.equal(FixedSobel(5, 'y').weight[2, 4], KX.t())
+    assert not list(m.parameters())
+
+
+@pytest.mark.parametrize('dtype,tol', [(torch.float32, 1e-5),
+                                       (torch.float64, 1e-12)])
+def test_forward_equals_cxc_conv(dtype, tol):
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 7, 5, dtype=dtype)
+    for axis in ('x', 'y'):
+        m = FixedSobel(6, axis).to(dtype)
+        out = m(x)
+        assert out.shape == x.shape
+        ref = F.conv2d(x, m.weight, padding=1)
+        torch.testing.assert_close(out, ref, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize('dtype,tol', [(torch.float32, 1e-5),
+                                       (torch.float64, 1e-12)])
+def test_modulate_values_and_gradients_equal_cxc(dtype, tol):
+    torch.manual_seed(0)
+    sx, sy = FixedSobel(8, 'x').to(dtype), FixedSobel(8, 'y').to(dtype)
+    x = torch.randn(2, 8, 9, 6, dtype=dtype, requires_grad=True)
+    out = sobel_modulate(x, sx, sy)
+    ref = cxc_sobel_modulate(x, sx, sy)
+    torch.testing.assert_close(out, ref, atol=tol, rtol=tol)
+    g = torch.randn_like(out)
+    (gx, ) = torch.autograd.grad(out, x, g)
+    (rx, ) = torch.autograd.grad(ref, x, g)
+    torch.testing.assert_close(gx, rx, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize('mode', ['train', 'eval'])
+def test_sge_outputs_and_gradients_equal_cxc_path(mode, monkeypatch):
+    torch.manual_seed(0)
+    m = SGE(8, 16, channels=12, fuse_channels=10, guide_channels=5)
+    m.train(mode == 'train')
+    low = torch.randn(2, 8, 12, 10)
+    high = torch.randn(2, 16, 3, 2)
+    results = []
+    for path in (sobel_modulate, cxc_sobel_modulate):
+        monkeypatch.setattr(sge_module, 'sobel_modulate', path)
+        m.zero_grad()
+        a, b = low.clone().requires_grad_(), high.clone().requires_grad_()
+        edge, guide = m(a, b)
+        (edge.sum() * 0.3 + (guide * torch.linspace(-1, 1, 5).view(
+            1, 5, 1, 1)).sum()).backward()
+        results.append([edge, guide, a.grad, b.grad] +
+                       [p.grad.clone() for p in m.parameters()])
+    for new, old in zip(*results):
+        torch.testing.assert_close(new, old, atol=1e-5, rtol=1e-5)
+
+
+def test_kernel_is_read_from_the_buffer():
+    # a checkpoint's (uniform) kernel is what the shortcut uses
+    torch.manual_seed(0)
+    m = FixedSobel(3, 'x')
+    kernel = torch.randn(3, 3)
+    m.load_state_dict({'weight': kernel.expand(3, 3, 3, 3).clone()})
+    x = torch.randn(1, 3, 5, 4)
+    torch.testing.assert_close(
+        m(x), F.conv2d(x, kernel.expand(3, 3, 3, 3), padding=1))
+
+
+def test_non_uniform_weight_is_refused_on_load():
+    m = SGE(4, 8, channels=4, fuse_channels=4, guide_channels=2)
+    sd = {k: v.clone() for k, v in m.state_dict().items()}
+    sd['sobel_y.weight'][1, 2, 0, 0] += 1
+    with pytest.raises(RuntimeError, match='sobel_y.weight: FixedSobel'):
+        m.load_state_dict(sd)
+    # the buffer was left as it was
+    assert torch.equal(m.sobel_y.weight, KX.t().expand(4, 4, 3, 3))
+
+
+def test_gradients_are_finite_where_sobel_is_zero():
+    sx, sy = FixedSobel(2, 'x'), FixedSobel(2, 'y')
+    torch.manual_seed(0)
+    a = torch.randn(5, 5)
+    # constant map (zero response inside), and a map whose channel sum is 0
+    # everywhere although its channels are not (zero response everywhere)
+    for x, everywhere in ((torch.ones(1, 2, 5, 5), False),
+                          (torch.stack([a, -a])[None], True)):
+        x.requires_grad_()
+        out = sobel_modulate(x, sx, sy)
+        out.sum().backward()
+        assert torch.isfinite(out).all() and torch.isfinite(x.grad).all()
+        if everywhere:
+            # magnitude 0: out = sigmoid(0) * x and d out / d x = 1/2
+            torch.testing.assert_close(out, x.detach() / 2)
+            torch.testing.assert_close(x.grad, torch.full_like(x, 0.5))
+
+
+def test_wrong_channels_name_the_argument():
+    with pytest.raises(ValueError, match=r'x must be \[B, 4, H, W\]'):
+        FixedSobel(4, 'x')(torch.randn(1, 3, 4, 4))
+    with pytest.raises(ValueError, match=r'x must be \[B, 4, H, W\]'):
+        sobel_modulate(torch.randn(1, 3, 4, 4), FixedSobel(4, 'x'),
+                       FixedSobel(4, 'y'))
+    with pytest.raises(ValueError, match='channels must be'):
+        FixedSobel(0, 'x')
+    with pytest.raises(ValueError, match='axis'):
+        FixedSobel(2, 'z')
