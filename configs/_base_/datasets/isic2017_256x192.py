@@ -65,5 +65,10 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
+# mmseg's dataset-level IoU/Dice and the per-image medical metrics
+# (keys medical/mIoU, medical/mDice, medical/mHD95, ...; docs/metrics.md).
+val_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice']),
+    dict(type='MedicalMetric'),
+]
 test_evaluator = val_evaluator
