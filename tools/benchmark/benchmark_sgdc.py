@@ -75,7 +75,16 @@ _REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
+# One section per device, so a GPU run never replaces the CPU numbers.
 BEGIN, END = '<!-- sgdc-ops:begin -->', '<!-- sgdc-ops:end -->'
+
+
+def markers(device):
+    """The section markers of ``device`` (the CPU keeps the plain ones)."""
+    if device == 'cpu':
+        return BEGIN, END
+    return (f'<!-- sgdc-ops-{device}:begin -->',
+            f'<!-- sgdc-ops-{device}:end -->')
 SGDC_R50_CONFIG = osp.join(_REPO_ROOT, 'configs', 'sgdc',
                            'sgdc_r50_1xb8-20k_isic2017-256x192.py')
 UPERNET_R50_BASE = 'mmseg::_base_/models/upernet_r50.py'
@@ -127,7 +136,8 @@ def parse_args(argv=None):
     parser.add_argument('--case-timeout', type=float, default=1800,
                         help='seconds before a case is abandoned')
     parser.add_argument('--out', help='Markdown file whose section between '
-                        f'{BEGIN} and {END} is written/replaced')
+                        f'{BEGIN} and {END} (CPU; sgdc-ops-cuda on CUDA) '
+                        'is written/replaced')
     parser.add_argument('--note', help='a line added to the written section '
                         '(e.g. the machine was shared)')
     parser.add_argument('--case', help=argparse.SUPPRESS)  # internal
@@ -655,7 +665,7 @@ def make_section(args, info, table, command, elapsed):
         gpu += ' (peak bandwidth not in the table)'
     threads = info['threads'] or "torch's default"
     lines = [
-        '## SGDC op / block / SGE',
+        f'## SGDC op / block / SGE ({args.device.upper()})',
         '',
         'Written by `tools/benchmark/benchmark_sgdc.py` (method in its '
         'docstring).',
@@ -681,11 +691,12 @@ def make_section(args, info, table, command, elapsed):
     return '\n'.join(lines)
 
 
-def write_section(path, text):
-    block = f'{BEGIN}\n{text}\n{END}'
+def write_section(path, text, device='cpu'):
+    begin, end = markers(device)
+    block = f'{begin}\n{text}\n{end}'
     old = open(path).read() if osp.exists(path) else '# Benchmarks\n'
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + block + old[old.index(END) + len(END):]
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
     else:
         new = old.rstrip('\n') + '\n\n' + block + '\n'
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
@@ -729,7 +740,7 @@ def main(argv=None):
     print()
     print(section)
     if args.out:
-        write_section(args.out, section)
+        write_section(args.out, section, args.device)
         print(f'\nwrote the section to {args.out}')
     failed = [case_label(c) for c, r in zip(cases, results) if 'error' in r]
     if failed:
