@@ -31,7 +31,7 @@ dataset checks its input up front and names the offending files:
 An all-background (empty) mask is a valid sample.
 """
 import os.path as osp
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import mmengine
 import numpy as np
@@ -41,17 +41,7 @@ from mmengine import fileio
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-# How many names an error message shows before summarising.
-_MAX_LISTED = 10
-
-
-def _format_names(names: Iterable[str], limit: int = _MAX_LISTED) -> str:
-    names = sorted(names)
-    shown = ', '.join(names[:limit])
-    if len(names) > limit:
-        shown += f', ... ({len(names) - limit} more)'
-    return shown
-
+from .utils import format_names
 
 def _as_suffixes(suffix: Union[str, Sequence[str]], arg: str) -> Tuple[str]:
     suffixes = (suffix, ) if isinstance(suffix, str) else tuple(suffix)
@@ -280,11 +270,9 @@ class MedicalFolderDataset(BaseSegDataset):
                 found[name] = rel
         if twice:
             names = sorted(twice)
-            shown = '; '.join(' and '.join(
-                osp.join(folder, f) for f in sorted(twice[n]))
-                for n in names[:_MAX_LISTED])
-            if len(names) > _MAX_LISTED:
-                shown += f'; ... ({len(names) - _MAX_LISTED} more)'
+            shown = format_names(
+                (' and '.join(osp.join(folder, f) for f in sorted(twice[n]))
+                 for n in names), sort=False, sep='; ')
             raise ValueError(
                 f'{type(self).__name__}: {len(names)} name(s) have more than '
                 f'one {what} file: {shown}. Keep one file per name.')
@@ -324,7 +312,7 @@ class MedicalFolderDataset(BaseSegDataset):
             raise ValueError(
                 f'{type(self).__name__}: ann_file {self.ann_file!r} lists '
                 f'{len(repeated)} name(s) more than once: '
-                f'{_format_names(repeated)}')
+                f'{format_names(repeated)}')
         return stripped
 
     def _sample(self, img_dir: str, ann_dir: Optional[str], img_rel: str,
@@ -369,12 +357,12 @@ class MedicalFolderDataset(BaseSegDataset):
                     parts.append(
                         f'{len(no_img)} name(s) without an image '
                         f'({img_sfx}) in {img_dir!r}: '
-                        f'{_format_names(no_img)}')
+                        f'{format_names(no_img)}')
                 if no_mask:
                     parts.append(
                         f'{len(no_mask)} name(s) without a mask '
                         f'({seg_sfx}) in {ann_dir!r}: '
-                        f'{_format_names(no_mask)}')
+                        f'{format_names(no_mask)}')
                 raise ValueError(
                     f'{type(self).__name__}: ann_file {self.ann_file!r} '
                     'lists samples that are missing; ' + '; '.join(parts))
@@ -388,12 +376,12 @@ class MedicalFolderDataset(BaseSegDataset):
                         parts.append(
                             f'{len(no_mask)} image(s) in {img_dir!r} have '
                             f'no mask ({seg_sfx}) in {ann_dir!r}: '
-                            f'{_format_names(no_mask)}')
+                            f'{format_names(no_mask)}')
                     if no_img:
                         parts.append(
                             f'{len(no_img)} mask(s) in {ann_dir!r} have no '
                             f'image ({img_sfx}) in {img_dir!r}: '
-                            f'{_format_names(no_img)}')
+                            f'{format_names(no_img)}')
                     raise ValueError(
                         f'{type(self).__name__}: images and masks do not '
                         'pair up by name; ' + '; '.join(parts))

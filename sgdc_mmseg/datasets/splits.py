@@ -30,16 +30,11 @@ import numpy as np
 
 Fold = Tuple[List[str], List[str]]
 
-# How many names an error message shows before summarising.
-_MAX_LISTED = 10
+from .utils import format_names
 
 
-def _shown(names: Sequence[str], limit: int = _MAX_LISTED) -> str:
-    names = list(names)
-    text = ', '.join(names[:limit])
-    if len(names) > limit:
-        text += f', ... ({len(names) - limit} more)'
-    return text
+def _shown(names: Sequence[str]) -> str:
+    return format_names(names, sort=False)
 
 
 def _check_names(names: Sequence[str]) -> List[str]:

@@ -41,12 +41,11 @@ from mmengine.utils import track_parallel_progress, track_progress
 
 from ...version import __version__
 from ..splits import write_split_files
+from ..utils import MAX_LISTED, format_names
 
 RECORD_NAME = 'conversion.json'
 PENDING_NAME = '.conversion_pending.json'
 SPLITS_DIR = 'splits'
-# How many file names an error message lists before summarising.
-MAX_LISTED = 10
 _TMP_SUFFIX = '.partial'
 
 Size = Tuple[int, int]  # (width, height)
@@ -55,14 +54,6 @@ Size = Tuple[int, int]  # (width, height)
 class ConversionError(ValueError):
     """Bad or unexpected input (or output folder) for a converter; the
     message names the file(s) or argument at fault."""
-
-
-def format_names(names: Iterable[str], limit: int = MAX_LISTED) -> str:
-    names = sorted(names)
-    shown = ', '.join(names[:limit])
-    if len(names) > limit:
-        shown += f', ... ({len(names) - limit} more)'
-    return shown
 
 
 # ---------------------------------------------------------------------------
