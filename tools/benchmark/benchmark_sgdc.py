@@ -75,6 +75,8 @@ _REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
+from _report import cpu_name, write_section  # noqa: E402  (this folder)
+
 # One section per device, so a GPU run never replaces the CPU numbers.
 BEGIN, END = '<!-- sgdc-ops:begin -->', '<!-- sgdc-ops:end -->'
 
@@ -554,17 +556,6 @@ def run_in_subprocess(case, args):
     return dict(error=f'exit {proc.returncode}: ' + ' / '.join(tail))
 
 
-def cpu_name():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def gpu_peak_tbps(name):
     lowered = name.lower()
     for keys, tbps in GPU_PEAK_TBPS:
@@ -691,19 +682,6 @@ def make_section(args, info, table, command, elapsed):
     return '\n'.join(lines)
 
 
-def write_section(path, text, device='cpu'):
-    begin, end = markers(device)
-    block = f'{begin}\n{text}\n{end}'
-    old = open(path).read() if osp.exists(path) else '# Benchmarks\n'
-    if begin in old and end in old:
-        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip('\n') + '\n\n' + block + '\n'
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(new)
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.case:
@@ -740,7 +718,7 @@ def main(argv=None):
     print()
     print(section)
     if args.out:
-        write_section(args.out, section, args.device)
+        write_section(args.out, section, *markers(args.device))
         print(f'\nwrote the section to {args.out}')
     failed = [case_label(c) for c, r in zip(cases, results) if 'error' in r]
     if failed:

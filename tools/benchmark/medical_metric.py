@@ -31,6 +31,8 @@ _REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
+from _report import cpu_name, write_section  # noqa: E402  (this folder)
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,29 +104,6 @@ def metric_run(pairs):
     return elapsed, res, hd
 
 
-def cpu_name():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
-
-
-def write_section(path, text):
-    begin, end = '<!-- medical-metric:begin -->', '<!-- medical-metric:end -->'
-    block = f'{begin}\n{text}\n{end}'
-    old = open(path).read() if osp.exists(path) else '# Benchmarks\n'
-    if begin in old and end in old:
-        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip('\n') + '\n\n' + block + '\n'
-    with open(path, 'w') as f:
-        f.write(new)
-
-
 def main(argv=None):
     args = parse_args(argv)
     import cv2
@@ -175,7 +154,8 @@ def main(argv=None):
     ])
     print(text)
     if args.out:
-        write_section(args.out, text)
+        write_section(args.out, text, '<!-- medical-metric:begin -->',
+                      '<!-- medical-metric:end -->')
     return 0
 
 
