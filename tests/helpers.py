@@ -218,3 +218,23 @@ def run_tool(args, cwd=None, timeout=300, env=None):
         [sys.executable] + list(args), cwd=cwd or REPO_ROOT,
         env=env or tool_env(), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
+
+LESION_META = dict(classes=('background', 'lesion'),
+                   palette=[[0, 0, 0], [255, 0, 0]])
+
+
+def save_random_checkpoint(cfg_path, ckpt_path, dataset_meta=None, seed=0,
+                           prepare=None):
+    """Build the model of ``cfg_path`` with seeded random weights (``prepare``
+    may adjust it first) and save it as an mmengine-style checkpoint with
+    ``dataset_meta`` in its meta; returns ``str(ckpt_path)``."""
+    import torch
+    from sgdc_mmseg.apis import load_segmentor
+    torch.manual_seed(seed)
+    model = load_segmentor(str(cfg_path), None, 'cpu')
+    if prepare is not None:
+        prepare(model)
+    meta = {} if dataset_meta is None else dict(dataset_meta=dataset_meta)
+    torch.save(dict(state_dict=model.state_dict(), meta=meta), str(ckpt_path))
+    return str(ckpt_path)

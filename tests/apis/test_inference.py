@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import sgdc_mmseg  # noqa: F401
-from helpers import make_tiny_dataset, write_tiny_config
+from helpers import (LESION_META, make_tiny_dataset, save_random_checkpoint,
+                     write_tiny_config)
 from mmengine.config import Config
 
 from sgdc_mmseg.apis import (ImageLoadError, StructureInferencer,
@@ -35,21 +36,16 @@ def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp('infer')
     data = make_tiny_dataset(str(root / 'data'), num_images=2)
     cfg_path = write_tiny_config(str(root / 'cfg.py'), data)
-    torch.manual_seed(0)
-    model = load_segmentor(cfg_path, None, 'cpu')
     rng = np.random.RandomState(0)
     (root / 'imgs').mkdir()
     for stem, (h, w) in SIZES.items():
         img = rng.randint(0, 256, (h, w, 3)).astype(np.uint8)
         img[h // 4:h // 2, w // 4:3 * w // 4] //= 3
         cv2.imwrite(str(root / 'imgs' / f'{stem}.png'), img)
-    balance_classes(model, str(root / 'imgs' / 'c.png'))
-    ckpt = root / 'ckpt.pth'
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=dict(
-                        classes=('background', 'lesion'),
-                        palette=[[0, 0, 0], [255, 0, 0]]))), str(ckpt))
-    return dict(root=root, cfg=cfg_path, ckpt=str(ckpt),
+    ckpt = save_random_checkpoint(
+        cfg_path, root / 'ckpt.pth', LESION_META,
+        prepare=lambda m: balance_classes(m, str(root / 'imgs' / 'c.png')))
+    return dict(root=root, cfg=cfg_path, ckpt=ckpt,
                 imgs=root / 'imgs')
 
 

@@ -5,10 +5,9 @@ import os.path as osp
 
 import cv2
 import pytest
-import torch
 
 import sgdc_mmseg  # noqa: F401
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, save_random_checkpoint
 
 
 def _load(name):
@@ -53,12 +52,8 @@ def test_rank_cases(worst):
 
 
 def test_worst_cases_figure(worst, tmp_path, tiny_config, tiny_data_root):
-    from sgdc_mmseg.apis import load_segmentor
     cfg = tiny_config()
-    torch.manual_seed(0)
-    model = load_segmentor(cfg, None, 'cpu')
-    ckpt = str(tmp_path / 'ckpt.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    ckpt = save_random_checkpoint(cfg, tmp_path / 'ckpt.pth')
     summary = tmp_path / 'summary.json'
     summary.write_text(json.dumps(dict(per_image=_rows(
         tiny_data_root, [80.0, 20.0, 60.0, 95.0, 5.0, 70.0, 90.0, 85.0]))))

@@ -5,10 +5,10 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-import torch
 
 import sgdc_mmseg  # noqa: F401
-from helpers import REPO_ROOT, make_tiny_dataset, run_tool, write_tiny_config
+from helpers import (LESION_META, REPO_ROOT, make_tiny_dataset, run_tool,
+                     save_random_checkpoint, write_tiny_config)
 
 INFER = osp.join(REPO_ROOT, 'tools', 'infer.py')
 SIZES = dict(a=(30, 40), b=(48, 24), c=(33, 33))  # stem -> (H, W)
@@ -25,17 +25,10 @@ def _load_tool():
 def setup(tmp_path_factory):
     """Tiny config, random-weight checkpoint, a folder of 3 images of
     different sizes plus a corrupt one and a text file."""
-    from sgdc_mmseg.apis import load_segmentor
     root = tmp_path_factory.mktemp('infer_tool')
     data = make_tiny_dataset(str(root / 'data'), num_images=2)
     cfg = write_tiny_config(str(root / 'cfg.py'), data)
-    torch.manual_seed(0)
-    model = load_segmentor(cfg, None, 'cpu')
-    ckpt = str(root / 'ckpt.pth')
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=dict(
-                        classes=('background', 'lesion'),
-                        palette=[[0, 0, 0], [255, 0, 0]]))), ckpt)
+    ckpt = save_random_checkpoint(cfg, root / 'ckpt.pth', LESION_META)
     imgs = root / 'imgs'
     imgs.mkdir()
     rng = np.random.RandomState(1)

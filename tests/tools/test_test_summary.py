@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 
 import sgdc_mmseg  # noqa: F401
-from helpers import REPO_ROOT, run_tool
+from helpers import REPO_ROOT, run_tool, save_random_checkpoint
 
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 EVALUATORS = '''
@@ -33,12 +33,8 @@ def _sha256(path):
 
 def test_out_with_an_evaluator_list_writes_summary(tmp_path, tiny_config,
                                                    test_tool):
-    from sgdc_mmseg.apis import load_segmentor
     cfg_path = tiny_config(extra=EVALUATORS)
-    torch.manual_seed(0)
-    model = load_segmentor(cfg_path, None, 'cpu')
-    ckpt = str(tmp_path / 'ckpt.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    ckpt = save_random_checkpoint(cfg_path, tmp_path / 'ckpt.pth')
     out = tmp_path / 'out'
     proc = run_tool([TEST, cfg_path, ckpt, '--work-dir',
                      str(tmp_path / 'work'), '--out', str(out)],
