@@ -181,12 +181,7 @@ def average_symmetric_surface_distance(pred: np.ndarray,
     :func:`hausdorff_distance_95` (both empty -> 0, one empty ->
     ``empty_distance``).
     """
-    pred, gt = _check_pair(pred, gt)
-    empty = _empty_case(pred, gt, empty_distance)
-    if empty is not None:
-        return empty
-    d_pg, d_gp = surface_distances(pred, gt, spacing)
-    return float((d_pg.sum() + d_gp.sum()) / (d_pg.size + d_gp.size))
+    return surface_metrics(pred, gt, spacing, empty_distance)[1]
 
 
 def surface_metrics(pred: np.ndarray,
