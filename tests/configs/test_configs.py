@@ -33,6 +33,19 @@ def _no_download(node, path='cfg'):
             _no_download(v, f'{path}[{i}]')
 
 
+def _expected_heads(name):
+    """(decode head, auxiliary head or None) a config's name promises:
+    sgdc* configs have an SGDCHead, upernet_* UPerNet's UPerHead with an
+    FCN auxiliary head, fcn_* an FCNHead with an FCN auxiliary head."""
+    if name.startswith('sgdc'):
+        return 'SGDCHead', None
+    if name.startswith('upernet_'):
+        return 'UPerHead', 'FCNHead'
+    if name.startswith('fcn_'):
+        return 'FCNHead', 'FCNHead'
+    raise AssertionError(f'{name}: no expected head for this model name')
+
+
 def test_at_least_the_promised_configs():
     names = {osp.basename(c) for c in CONFIGS}
     for key in ('r50', 'mit-b0', 'swin-t', 'unet', 'segformer'):
@@ -47,11 +60,21 @@ def test_config_builds_and_runs(path):
     assert [h['type'] for h in cfg.custom_hooks].count('RNGStateHook') == 1
     _no_download(cfg.model)
     model = MODELS.build(cfg.model).eval()
-    assert type(model.decode_head).__name__ == 'SGDCHead'
+    heads = _expected_heads(osp.basename(path))
+    assert type(model.decode_head).__name__ == heads[0]
+    if heads[1] is None:
+        assert not model.with_auxiliary_head
+    else:
+        assert type(model.auxiliary_head).__name__ == heads[1]
     with torch.no_grad():
-        out = model.decode_head(model.extract_feat(torch.randn(1, 3, 64, 64)))
-    assert out.shape[:2] == (1, cfg.model.decode_head.num_classes)
-    assert torch.isfinite(out).all()
+        feats = model.extract_feat(torch.randn(1, 3, 64, 64))
+        outs = [(model.decode_head(feats), cfg.model.decode_head)]
+        if model.with_auxiliary_head:
+            outs.append((model.auxiliary_head(feats),
+                         cfg.model.auxiliary_head))
+    for out, head_cfg in outs:
+        assert out.shape[:2] == (1, head_cfg.num_classes)
+        assert torch.isfinite(out).all()
 
 
 def test_demo_trains_and_tests_on_tiny_synthetic_data(tmp_path):

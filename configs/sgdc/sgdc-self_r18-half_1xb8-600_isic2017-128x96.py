@@ -1,0 +1,4 @@
+# Ablation: kernels from the features alone (no guidance), SGE boundary loss
+# kept as an auxiliary loss.
+_base_ = ['./sgdc_r18-half_1xb8-600_isic2017-128x96.py']
+model = dict(decode_head=dict(kernel_source='self'))

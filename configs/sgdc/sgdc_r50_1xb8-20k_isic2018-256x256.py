@@ -1,0 +1,17 @@
+# SGDC on ResNet-50-V1c (from scratch: no pretrained weights are downloaded),
+# ISIC 2018 lesion segmentation: trained on the official 2594 training
+# images, validated on the official 100 validation images and tested on the
+# official 1000 test images, trained and inferred at 256x256, metrics at the
+# original resolution; 20k iterations of SGD, batch 8, best checkpoint by
+# medical/mIoU (../_base_/schedules/sgd_20k_medical.py).
+# The paper-protocol variants (sgdc-pool*, sgdc-self*) inherit from this file
+# and change only decode_head keys; upernet_r50_* and fcn_unet-s5-d16_* share
+# its dataset, runtime and schedule bases.
+# Data: python tools/dataset_converters/isic2018.py SOURCE -o data/isic2018
+_base_ = [
+    '../_base_/models/sgdc_r50.py', '../_base_/datasets/isic2018.py',
+    '../_base_/sgdc_runtime.py', '../_base_/schedules/sgd_20k_medical.py'
+]
+crop_size = (256, 256)
+data_preprocessor = dict(size=crop_size)
+model = dict(data_preprocessor=data_preprocessor)

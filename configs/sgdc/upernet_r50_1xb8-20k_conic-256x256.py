@@ -1,0 +1,16 @@
+# Plain mmseg baseline: UPerNet (mmseg's upernet_r50 base: UPerHead + FCN
+# auxiliary head) on the same ResNet-50-V1c, from scratch (pretrained=None),
+# with the data, runtime and schedule of sgdc_r50_1xb8-20k_conic-256x256.py.
+_base_ = [
+    'mmseg::_base_/models/upernet_r50.py',
+    '../_base_/datasets/conic.py', '../_base_/sgdc_runtime.py',
+    '../_base_/schedules/sgd_20k_medical.py'
+]
+crop_size = (256, 256)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    pretrained=None,
+    backbone=dict(init_cfg=None),
+    decode_head=dict(num_classes=7),
+    auxiliary_head=dict(num_classes=7))
