@@ -51,6 +51,10 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
+
+# mmengine imports pkg_resources, which warns on every config load.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
@@ -68,7 +72,7 @@ METRICS = (
     ('mmseg_mIoU', 'mIoU', 'mmseg mIoU (%)', True),
 )
 CSV_FIELDS = ('variant', 'seed', 'status', 'config', 'iters',
-              'train_wall_s', 's_per_iter', 'max_memory_mb', 'test_wall_s',
+              'train_wall_s', 'resumed', 's_per_iter', 'max_memory_mb', 'test_wall_s',
               'num_test_images') + tuple(m[0] for m in METRICS) + (
                   'run_dir', )
 
@@ -351,8 +355,8 @@ def _tail(path, n=15):
 
 
 def train_log_stats(run_dir):
-    """Seconds per training iteration and peak memory from mmengine's
-    ``vis_data/scalars.json`` of the latest timestamped log dir.
+    """Seconds per training iteration and peak GPU memory (MB) from
+    mmengine's ``vis_data/scalars.json`` of every attempt of a run.
 
     The mean of the logged ``time`` (each an average over one logging
     interval) without the first interval, which holds start-up costs.
@@ -364,9 +368,12 @@ def train_log_stats(run_dir):
             with open(path, encoding='utf-8') as f:
                 records += [json.loads(line) for line in f if line.strip()]
     train = [r for r in records if 'loss' in r and 'time' in r]
+    if len(train) > 1:
+        train = train[1:]
     times = [r['time'] for r in train]
-    if len(times) > 1:
-        times = times[1:]
+    # GPU only (mmengine logs max_memory_allocated); the first interval is
+    # left out as well: cudnn's benchmark mode allocates large workspaces
+    # while it tries algorithms.
     memory = [r['memory'] for r in train if 'memory' in r]
     return dict(
         s_per_iter=statistics.fmean(times) if times else None,
@@ -433,6 +440,7 @@ def result_row(result, run_dir):
                                                  REPO_ROOT),
                iters=result.get('iters'),
                train_wall_s=result.get('train_wall_s'),
+               resumed=result.get('resumed'),
                s_per_iter=result.get('s_per_iter'),
                max_memory_mb=result.get('max_memory_mb'),
                test_wall_s=result.get('test_wall_s'),
@@ -471,7 +479,9 @@ def welch(a, b):
     if statistics.stdev(a) == 0 and statistics.stdev(b) == 0:
         return None
     from scipy import stats
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    with warnings.catch_warnings():  # near-identical values: still defined
+        warnings.simplefilter('ignore', RuntimeWarning)
+        return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
 def compare_rows(rows, pairs):
@@ -505,9 +515,8 @@ def compare_rows(rows, pairs):
 
 def variant_table(rows, variants):
     lines = ['| variant | config | seeds | ' +
-             ' | '.join(m[2] for m in METRICS) +
-             ' | s/iter | train wall (s) |',
-             '|---|---|---|' + '---|' * len(METRICS) + '---|---|']
+             ' | '.join(m[2] for m in METRICS) + ' | s/iter |',
+             '|---|---|---|' + '---|' * len(METRICS) + '---|']
     for variant in variants:
         done = [r for r in rows
                 if r['variant'] == variant and r['status'] == 'done']
@@ -516,12 +525,11 @@ def variant_table(rows, variants):
         cells = [fmt(*mean_std([r[col] for r in done])[:2])
                  for col, _, _, _ in METRICS]
         spi = mean_std([r['s_per_iter'] for r in done])
-        wall = mean_std([r['train_wall_s'] for r in done])
         seeds = ','.join(str(r['seed']) for r in done)
         lines.append(
             f'| {variant} | `{osp.basename(done[0]["config"])}` | '
             f'{len(done)} ({seeds}) | ' + ' | '.join(cells) +
-            f' | {fmt(spi[0], spi[1], 3)} | {fmt(wall[0], wall[1], 0)} |')
+            f' | {fmt(spi[0], spi[1], 3)} |')
     return lines
 
 
@@ -610,7 +618,9 @@ def report(study, work_dir, failures=None, external_rows=None):
            '(HD95/ASSD in pixels of the original masks); `mmseg mIoU`: '
            "mmseg's dataset-level mIoU over all classes. Mean ± sample std "
            'over seeds. s/iter: mean training time per iteration from the '
-           'mmengine log (first logging interval left out).', '']
+           'mmengine log (first logging interval left out); results.csv '
+           'also has the wall time of the last training attempt '
+           '(`resumed` marks runs that were resumed).', '']
     md += variant_table(rows, variants)
     missing = [r for r in rows if r['status'] != 'done']
     if missing:
@@ -759,6 +769,9 @@ def parse_args(argv=None):
                         'run fingerprint)')
     parser.add_argument('--report-only', action='store_true',
                         help='only aggregate finished runs')
+    parser.add_argument('--externals-only', action='store_true',
+                        help='train nothing: test the finished runs on the '
+                        'external sets, then report')
     parser.add_argument('--no-external', action='store_true',
                         help='skip the external test sets')
     parser.add_argument('--dry-run', action='store_true',
@@ -812,7 +825,7 @@ def main(argv=None):
                   f'{" ".join(run.train_cmd(False))}')
         return 0
     failures = set()
-    if not args.report_only and todo:
+    if not (args.report_only or args.externals_only) and todo:
         from mmengine.utils import ProgressBar
         bar = ProgressBar(len(todo))
         lock = threading.Lock()

@@ -21,11 +21,16 @@ Backends behind :func:`sgdc_aggregate`:
   when Triton is installed. Under ``TRITON_INTERPRET=1`` it also runs on CPU
   tensors (for testing only).
 """
+import os
+
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 BACKENDS = ('reference', 'shift', 'triton')
+# Overrides what backend='auto' picks, for every call (e.g. to fall back to
+# 'shift' on a GPU where the Triton kernels fail, or to time backends).
+BACKEND_ENV = 'SGDC_AGGREGATE_BACKEND'
 
 
 def check_aggregate_args(x, kernel_logits, kernel_size, num_heads):
@@ -196,8 +201,16 @@ def sgdc_aggregate_shift(x, kernel_logits, kernel_size, num_heads):
 
 
 def select_backend(x):
-    """The backend ``'auto'`` picks for ``x``: ``'triton'`` for a CUDA
-    tensor when Triton is importable, ``'shift'`` otherwise."""
+    """The backend ``'auto'`` picks for ``x``: the one named by the
+    environment variable ``SGDC_AGGREGATE_BACKEND`` when it is set, else
+    ``'triton'`` for a CUDA tensor when Triton is importable and ``'shift'``
+    otherwise."""
+    forced = os.environ.get(BACKEND_ENV, '').strip()
+    if forced:
+        if forced not in BACKENDS:
+            raise ValueError(f'environment variable {BACKEND_ENV}={forced!r}'
+                             f' is not one of {BACKENDS}')
+        return forced
     if x.is_cuda:
         from .sgdc_aggregate_triton import triton_available
         if triton_available():

@@ -1,4 +1,6 @@
 """sgdc_aggregate against an independent shift-and-sum formulation."""
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -253,3 +255,19 @@ def test_shift_channels_last_inputs():
                             g.contiguous())
     for a, r in zip(got, ref):
         torch.testing.assert_close(a, r, **FP32_TOL)
+
+
+def test_environment_variable_overrides_auto(monkeypatch):
+    mod = sys.modules['sgdc_mmseg.ops.sgdc_aggregate']
+    x = torch.randn(1, 4, 5, 6, dtype=torch.float64)
+    logits = torch.randn(1, 2 * 9, 5, 6, dtype=torch.float64)
+    monkeypatch.setenv('SGDC_AGGREGATE_BACKEND', 'reference')
+    assert mod.select_backend(x) == 'reference'
+    out_env = sgdc_aggregate(x, logits, 3, 2, backend='auto')
+    monkeypatch.delenv('SGDC_AGGREGATE_BACKEND')
+    assert mod.select_backend(x) == 'shift'
+    out = sgdc_aggregate(x, logits, 3, 2, backend='reference')
+    torch.testing.assert_close(out_env, out)
+    monkeypatch.setenv('SGDC_AGGREGATE_BACKEND', 'fast')
+    with pytest.raises(ValueError, match='SGDC_AGGREGATE_BACKEND'):
+        sgdc_aggregate(x, logits, 3, 2, backend='auto')
