@@ -669,41 +669,31 @@ def external_config(run, dataset):
         test_dataloader=dict(dataset=dict(_delete_=True, **ds))))
 
 
-def run_external(study, work_dir, rows, log=print):
+def external_results(study, work_dir, rows, run_missing=True, log=print):
+    """Rows for the external test sets: every finished seed of the listed
+    variants, tested (when ``run_missing`` and not tested yet) with the test
+    set replaced; ``best_on_study_test`` marks the seed with the highest IoU
+    on the study's own test set."""
     out_rows = []
     done = [r for r in rows if r['status'] == 'done']
     for ext_name, ext in study['external'].items():
         for variant in ext.get('variants', list(study['variants'])):
-            if variant not in study['variants']:
-                continue
             vrows = [r for r in done if r['variant'] == variant]
             if not vrows:
                 continue
             best = max(vrows, key=lambda r: (r['IoU'] is not None,
                                              r['IoU'] or 0))
             for row in vrows:
-                run = Run(work_dir, variant, study['variants'][variant],
-                          row['seed'])
-                result = load_result(run)
-                run.cfg_options = list(result.get('cfg_options', []))
                 out_dir = osp.join(work_dir, 'external', ext_name,
                                    f'{variant}_seed{row["seed"]}')
                 summary_path = osp.join(out_dir, 'summary.json')
                 if not osp.isfile(summary_path):
+                    if not run_missing:
+                        continue
                     log(f'  external {ext_name}: {variant} seed '
                         f'{row["seed"]}')
-                    os.makedirs(out_dir, exist_ok=True)
-                    config = osp.join(out_dir, 'config.py')
-                    with open(config, 'w', encoding='utf-8') as f:
-                        f.write(external_config(run, ext['dataset']))
-                    cmd = run.test_cmd(result['checkpoint'], out_dir, config)
-                    rc, _ = _run_logged(cmd, osp.join(out_dir, 'test.log'))
-                    if rc != 0:
-                        raise RuntimeError(
-                            f'external test {ext_name} of {variant} seed '
-                            f'{row["seed"]} failed; see '
-                            f'{osp.join(out_dir, "test.log")}:\n' +
-                            _tail(osp.join(out_dir, 'test.log')))
+                    run_external_test(study, work_dir, variant, row["seed"],
+                                  ext['dataset'], out_dir)
                 with open(summary_path, encoding='utf-8') as f:
                     summary = json.load(f)
                 ext_row = dict(external=ext_name, variant=variant,
@@ -715,6 +705,23 @@ def run_external(study, work_dir, rows, log=print):
                     ext_row[col] = summary.get('metrics', {}).get(key)
                 out_rows.append(ext_row)
     return out_rows
+
+
+def run_external_test(study, work_dir, variant, seed, dataset, out_dir):
+    """Test the finished run (variant, seed) on ``dataset``."""
+    run = Run(work_dir, variant, study['variants'][variant], seed)
+    result = load_result(run)
+    run.cfg_options = list(result.get('cfg_options', []))
+    os.makedirs(out_dir, exist_ok=True)
+    config = osp.join(out_dir, 'config.py')
+    with open(config, 'w', encoding='utf-8') as f:
+        f.write(external_config(run, dataset))
+    log_path = osp.join(out_dir, 'test.log')
+    rc, _ = _run_logged(run.test_cmd(result['checkpoint'], out_dir, config),
+                        log_path)
+    if rc != 0:
+        raise RuntimeError(f'external test of {variant} seed {seed} failed; '
+                           f'see {log_path}:\n' + _tail(log_path))
 
 
 def external_table(ext_rows):
@@ -867,45 +874,14 @@ def main(argv=None):
         print()
     rows = collect(study, work_dir, failures)
     external_rows = None
-    if study['external'] and not args.no_external and not args.report_only:
-        external_rows = run_external(study, work_dir, rows)
-    elif study['external'] and not args.no_external:
-        external_rows = _load_external(study, work_dir, rows)
+    if study['external'] and not args.no_external:
+        external_rows = external_results(
+            study, work_dir, rows, run_missing=not args.report_only)
     path = report(study, work_dir, failures, external_rows)
     print(f'results: {path} (+ results.csv, results.png)')
     with open(path, encoding='utf-8') as f:
         print(f.read())
     return 1 if failures else 0
-
-
-def _load_external(study, work_dir, rows):
-    """External rows from summaries already on disk (--report-only)."""
-    out = []
-    done = [r for r in rows if r['status'] == 'done']
-    for ext_name, ext in study['external'].items():
-        for variant in ext.get('variants', list(study['variants'])):
-            vrows = [r for r in done if r['variant'] == variant]
-            if not vrows:
-                continue
-            best = max(vrows, key=lambda r: (r['IoU'] is not None,
-                                             r['IoU'] or 0))
-            for row in vrows:
-                out_dir = osp.join(work_dir, 'external', ext_name,
-                                   f'{variant}_seed{row["seed"]}')
-                path = osp.join(out_dir, 'summary.json')
-                if not osp.isfile(path):
-                    continue
-                with open(path, encoding='utf-8') as f:
-                    summary = json.load(f)
-                ext_row = dict(external=ext_name, variant=variant,
-                               seed=row['seed'],
-                               best_on_study_test=row is best,
-                               num_images=summary.get('num_images'),
-                               out_dir=out_dir)
-                for col, key, _, _ in METRICS:
-                    ext_row[col] = summary.get('metrics', {}).get(key)
-                out.append(ext_row)
-    return out
 
 
 if __name__ == '__main__':
