@@ -2,6 +2,7 @@
 run fingerprints, and a tiny end-to-end grid (train, test, resume, external
 test set) on generated data."""
 import csv
+import glob
 import importlib.util
 import json
 import math
@@ -31,16 +32,26 @@ def _write(path, text):
 
 
 # ----------------------------------------------------------- study files
-def test_shipped_study_files_load():
-    for name in ('isic2017_cpu.py', 'isic2017_gpu.py'):
-        s = study.load_study(
-            [osp.join(REPO_ROOT, 'configs', 'studies', name)])
-        assert {'sgdc', 'pool', 'self', 'upernet'} <= set(s['variants'])
-        assert len(s['seeds']) >= 2
-        assert ('sgdc', 'pool') in s['compare']
-        for config in s['variants'].values():
-            assert osp.isfile(config)
-        assert s['external']['ph2']['variants'] == ['sgdc', 'pool']
+STUDY_FILES = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'studies',
+                                         '*.py')))
+
+
+@pytest.mark.parametrize('path', STUDY_FILES, ids=osp.basename)
+def test_shipped_study_files_load(path):
+    s = study.load_study([path])
+    assert {'sgdc', 'pool', 'self', 'upernet'} <= set(s['variants'])
+    assert len(s['seeds']) >= 2
+    assert ('sgdc', 'pool') in s['compare']
+    for config in s['variants'].values():
+        assert osp.isfile(config)
+    if 'ph2' in s['external']:
+        assert {'sgdc', 'pool'} <= set(s['external']['ph2']['variants'])
+
+
+def test_every_protocol_has_a_study_file():
+    assert {'isic2017_cpu.py', 'isic2017_gpu.py', 'isic2016_r50.py',
+            'isic2018_r50.py', 'conic_r50.py'} <= set(
+                map(osp.basename, STUDY_FILES))
     cpu = study.load_study(
         [osp.join(REPO_ROOT, 'configs', 'studies', 'isic2017_cpu.py')])
     assert cpu['seeds'] == [0, 1, 2]

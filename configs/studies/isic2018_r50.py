@@ -1,0 +1,21 @@
+# The paper protocol on isic2018: every variant on ResNet-50-V1c from scratch,
+# 20k iterations of batch 8, SGD (mmseg's schedule), 3 seeds; scored on the
+# LAST checkpoint (the configs also keep the best one by medical/mIoU, which
+# for this split is chosen on the test data). Not run here: the data is not
+# available to this project (docs/results.md).
+#   python tools/study.py configs/studies/isic2018_r50.py
+_suffix = '_1xb8-20k_isic2018-256x256.py'
+variants = {
+    'sgdc': '../sgdc/sgdc_r50' + _suffix,
+    'pool': '../sgdc/sgdc-pool_r50' + _suffix,
+    'self': '../sgdc/sgdc-self_r50' + _suffix,
+    'upernet': '../sgdc/upernet_r50' + _suffix,
+    'fcn-unet': '../sgdc/fcn_unet-s5-d16' + _suffix,
+    'pool-nosge': '../sgdc/sgdc-pool-nosge_r50' + _suffix,
+    'self-nosge': '../sgdc/sgdc-self-nosge_r50' + _suffix,
+}
+seeds = [0, 1, 2]
+work_dir = 'work_dirs/studies/isic2018_r50'
+compare = [('sgdc', 'pool'), ('sgdc', 'self'), ('sgdc', 'upernet'),
+           ('sgdc', 'fcn-unet'), ('sgdc', 'pool-nosge'), ('pool', 'self')]
+description = ('ISIC 2018 Task 1, official train (2594) -> official test (1000), 256x256, metrics at the original resolution.')
