@@ -4,7 +4,7 @@
 #   data/ph2/splits/all.txt      all 200 cases
 # This base is an EXTERNAL TEST SET: val and test run on all.txt and there
 # is no train_dataloader (use it to test a model trained on ISIC, e.g.
-# configs/sgdc/sgdc_r50_1xb8-20k_isic2016-256x256_test-ph2.py). To train on
+# configs/sgdc/*_isic2016-256x256_test-ph2.py). To train on
 # PH2 itself, convert with --folds K and give train_dataloader a dataset on
 # splits/fold{i}_train.txt (its pipeline and loader settings come from
 # medical_256x256.py) and val/test on splits/fold{i}_val.txt. Images are
