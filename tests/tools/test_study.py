@@ -250,8 +250,8 @@ def test_report_tables_csv_and_plot(tmp_path):
 def tiny_study(tmp_path_factory):
     root = tmp_path_factory.mktemp('study')
     data = make_tiny_dataset(str(root / 'data'), num_images=4, size=32)
-    base = write_tiny_config(str(root / 'sgdc_tiny.py'), data, max_iters=4,
-                             checkpoint_interval=4, val_interval=4)
+    write_tiny_config(str(root / 'sgdc_tiny.py'), data, max_iters=4,
+                      checkpoint_interval=4, val_interval=4)
     _write(root / 'pool.py', "_base_ = ['./sgdc_tiny.py']\n"
            "model = dict(decode_head=dict(kernel_source='pool'))\n")
     ext = dict(type='BaseSegDataset', data_root=data,
@@ -268,6 +268,7 @@ def tiny_study(tmp_path_factory):
     return dict(root=root, spec=spec_path, work=work, proc=proc)
 
 
+@pytest.mark.slow
 def test_end_to_end_grid(tiny_study):
     proc, work = tiny_study['proc'], tiny_study['work']
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -294,6 +295,7 @@ def test_end_to_end_grid(tiny_study):
     assert osp.isfile(osp.join(work, 'results.png'))
 
 
+@pytest.mark.slow
 def test_finished_runs_are_not_repeated_and_changes_are_refused(tiny_study):
     spec_path, work = tiny_study['spec'], tiny_study['work']
     result = osp.join(work, 'runs', 'sgdc', 'seed0', 'result.json')
@@ -309,6 +311,7 @@ def test_finished_runs_are_not_repeated_and_changes_are_refused(tiny_study):
     assert 'holds a run of a different configuration' in proc.stdout
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_from_its_checkpoint(tiny_study):
     spec_path, work = tiny_study['spec'], tiny_study['work']
     run_dir = osp.join(work, 'runs', 'pool', 'seed0')
