@@ -245,14 +245,8 @@ def parse_cfg_options(items):
 def fingerprint(text, cfg_options):
     """sha256 of what is trained: the run's config as mmengine dumps it
     after ``cfg_options`` (file paths and comments do not count)."""
-    import tempfile
-
     from mmengine.config import Config
-    with tempfile.TemporaryDirectory() as tmp:
-        path = osp.join(tmp, 'config.py')
-        with open(path, 'w', encoding='utf-8') as f:
-            f.write(text)
-        cfg = Config.fromfile(path)
+    cfg = Config.fromstring(text, file_format='.py')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return hashlib.sha256(cfg.dump().encode('utf-8')).hexdigest()
