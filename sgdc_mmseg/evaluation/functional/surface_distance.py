@@ -23,6 +23,11 @@ Empty masks: when both masks are empty the distance is 0; when exactly one
 is empty it is ``empty_distance`` (callers pass the image diagonal, a finite
 worst case, see :class:`~sgdc_mmseg.evaluation.MedicalMetric`).
 
+Ignored pixels: with ``valid`` (e.g. ``gt != ignore_index``) the pixels
+outside it are removed from both masks first. When ``valid`` has no ``True``
+pixel there is nothing to measure and the distances are NaN (not the
+both-empty 0, which would count the image as perfect).
+
 Speed: distances are exact Euclidean distance transforms (OpenCV's
 ``distanceTransform`` with ``DIST_MASK_PRECISE``, float32, for square pixels
 on crops up to 640 px a side; scipy's float64 ``distance_transform_edt``
@@ -36,6 +41,8 @@ from typing import Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 from scipy import ndimage
+
+from .overlap import has_valid_pixels, restrict_to_valid
 
 Spacing = Union[None, float, Sequence[float]]
 
@@ -144,7 +151,8 @@ def hausdorff_distance_95(pred: np.ndarray,
                           gt: np.ndarray,
                           spacing: Spacing = None,
                           empty_distance: float = np.nan,
-                          percentile: float = 95.0) -> float:
+                          percentile: float = 95.0,
+                          valid: Optional[np.ndarray] = None) -> float:
     """Symmetric 95th-percentile Hausdorff distance (MONAI's definition).
 
     ``max(P95(d(pred -> gt)), P95(d(gt -> pred)))`` over the surface pixels
@@ -159,8 +167,14 @@ def hausdorff_distance_95(pred: np.ndarray,
         empty_distance (float): value when exactly one mask is empty
             (both empty gives 0). Default NaN.
         percentile (float): 95 for HD95, 100 for the Hausdorff distance.
+        valid (np.ndarray, optional): pixels that count (e.g. ``gt_labels !=
+            ignore_index``); the others are removed from both masks. No
+            valid pixel at all gives NaN.
     """
     pred, gt = _check_pair(pred, gt)
+    pred, gt = restrict_to_valid(pred, gt, valid)
+    if not has_valid_pixels(valid):
+        return float('nan')
     empty = _empty_case(pred, gt, empty_distance)
     if empty is not None:
         return empty
@@ -172,24 +186,31 @@ def hausdorff_distance_95(pred: np.ndarray,
 def average_symmetric_surface_distance(pred: np.ndarray,
                                        gt: np.ndarray,
                                        spacing: Spacing = None,
-                                       empty_distance: float = np.nan
+                                       empty_distance: float = np.nan,
+                                       valid: Optional[np.ndarray] = None
                                        ) -> float:
     """Mean of the surface distances of both directions pooled together.
 
     MONAI's symmetric average surface distance; medpy's ``assd`` averages the
-    two directed means instead. Same empty rules as
+    two directed means instead. Same empty and ``valid`` rules as
     :func:`hausdorff_distance_95` (both empty -> 0, one empty ->
-    ``empty_distance``).
+    ``empty_distance``, no valid pixel -> NaN).
     """
-    return surface_metrics(pred, gt, spacing, empty_distance)[1]
+    return surface_metrics(pred, gt, spacing, empty_distance, valid)[1]
 
 
 def surface_metrics(pred: np.ndarray,
                     gt: np.ndarray,
                     spacing: Spacing = None,
-                    empty_distance: float = np.nan) -> Tuple[float, float]:
-    """``(HD95, ASSD)`` from one pair of distance transforms."""
+                    empty_distance: float = np.nan,
+                    valid: Optional[np.ndarray] = None
+                    ) -> Tuple[float, float]:
+    """``(HD95, ASSD)`` from one pair of distance transforms (``valid``: as
+    in :func:`hausdorff_distance_95`; no valid pixel -> ``(nan, nan)``)."""
     pred, gt = _check_pair(pred, gt)
+    pred, gt = restrict_to_valid(pred, gt, valid)
+    if not has_valid_pixels(valid):
+        return float('nan'), float('nan')
     empty = _empty_case(pred, gt, empty_distance)
     if empty is not None:
         return empty, empty

@@ -14,6 +14,7 @@ Definitions of HD95 / ASSD and their empty-mask rules are in
 ``docs/metrics.md``.
 """
 import csv
+import logging
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
@@ -26,11 +27,15 @@ from mmengine.utils import mkdir_or_exist
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from ..functional import (image_diagonal, normalize_spacing,
-                          scores_from_counts, surface_metrics)
+from ..functional import (has_valid_pixels, image_diagonal,
+                          normalize_spacing, scores_from_counts,
+                          surface_metrics)
 
 METRIC_NAMES = ('IoU', 'Dice', 'HD95', 'ASSD')
 EMPTY_POLICIES = ('auto', 'perfect', 'exclude')
+#: ``skipped`` value of a per-image row whose ground truth is entirely
+#: ``ignore_index`` (scored rows have ``''``).
+SKIPPED_ALL_IGNORED = 'gt_all_ignored'
 
 
 def _to_numpy(data) -> np.ndarray:
@@ -60,6 +65,8 @@ class MedicalMetric(BaseMetric):
       ``tj_threshold`` counts as 0.
     * ``IoU.<class>``, ``Dice.<class>``, ``HD95.<class>``, ``ASSD.<class>``,
       ``TJ.<class>``: per foreground class.
+    * ``num_skipped_ignored``: images skipped because their ground truth is
+      entirely ``ignore_index`` (see below).
 
     HD95 follows MONAI's ``compute_hausdorff_distance(percentile=95)``:
     surfaces are the pixels removed by an erosion with the 4-connected cross,
@@ -81,6 +88,18 @@ class MedicalMetric(BaseMetric):
     number of empty cases (per class: images with an empty ground truth,
     an empty prediction, both) is logged.
 
+    Images whose ground truth is entirely ``ignore_index`` have nothing to
+    score (removing the ignored pixels leaves both masks empty, which the
+    empty rules would count as a perfect image whatever the prediction).
+    They are skipped: left out of every mean (also ``aIoU``/``aDice`` and
+    the empty counts), counted in the key ``num_skipped_ignored`` (always
+    present, 0 when none) and in the log line of the evaluation, and kept
+    in ``per_image_results`` / the CSV as rows with ``skipped =
+    'gt_all_ignored'`` and NaN scores (scored rows have ``skipped = ''``),
+    so the rows still match the test set one to one. When *every* image is
+    skipped, all scores are NaN (a warning is logged); there is no division
+    by zero and no error.
+
     Args:
         ignore_index (int): ground-truth pixels with this value are removed
             from both masks. Default 255.
@@ -92,7 +111,7 @@ class MedicalMetric(BaseMetric):
         output_dir (str, optional): where ``per_image_metrics.csv`` is
             written (columns ``image``, ``img_path``, then for every
             foreground class ``IoU.<class>``, ``Dice.<class>``,
-            ``HD95.<class>``, ``ASSD.<class>``).
+            ``HD95.<class>``, ``ASSD.<class>``, then ``skipped``).
         collect_device (str): ``'cpu'`` or ``'gpu'`` for collecting results
             across ranks.
         prefix (str, optional): key prefix; default ``'medical'``.
@@ -163,6 +182,13 @@ class MedicalMetric(BaseMetric):
                     f'MedicalMetric: prediction {pred.shape} and ground truth '
                     f'{gt.shape} of {img_path!r} differ in size')
             valid = gt != self.ignore_index
+            if not has_valid_pixels(valid):
+                # Nothing to score: zero counts, NaN scores, flagged.
+                per_class = np.zeros((num_fg, 7), dtype=np.float64)
+                per_class[:, 3:] = np.nan
+                self.results.append(dict(img_path=img_path, scores=per_class,
+                                         skipped=True))
+                continue
             diag = image_diagonal(gt.shape, self.spacing)
             per_class = np.zeros((num_fg, 7), dtype=np.float64)
             for i in range(num_fg):
@@ -173,7 +199,8 @@ class MedicalMetric(BaseMetric):
                 iou, dice = scores_from_counts(inter, n_p, n_g)
                 hd95, assd = surface_metrics(p, g, self.spacing, diag)
                 per_class[i] = (inter, n_p, n_g, iou, dice, hd95, assd)
-            self.results.append(dict(img_path=img_path, scores=per_class))
+            self.results.append(dict(img_path=img_path, scores=per_class,
+                                     skipped=False))
 
     # ------------------------------------------------------------------ #
     def compute_metrics(self, results: list) -> Dict[str, float]:
@@ -183,13 +210,16 @@ class MedicalMetric(BaseMetric):
         if not results:
             raise ValueError('MedicalMetric: no image was processed')
         scores = np.stack([r['scores'] for r in results])  # [N, K, 7]
+        skipped = np.array([bool(r.get('skipped', False)) for r in results])
+        num_skipped = int(skipped.sum())
         inter, n_p, n_g = scores[..., 0], scores[..., 1], scores[..., 2]
         iou, dice = scores[..., 3] * 100, scores[..., 4] * 100
         hd95, assd = scores[..., 5], scores[..., 6]
         both_empty = (n_p == 0) & (n_g == 0)
-        if self._policy(num_fg) == 'exclude':
-            for arr in (iou, dice, hd95, assd):
+        for arr in (iou, dice, hd95, assd):
+            if self._policy(num_fg) == 'exclude':
                 arr[both_empty] = np.nan
+            arr[skipped] = np.nan
         tj = np.where(iou < self.tj_threshold * 100, 0.0, iou)
         tj[np.isnan(iou)] = np.nan
 
@@ -221,9 +251,17 @@ class MedicalMetric(BaseMetric):
         for metric, values in per_class.items():
             for name, value in zip(names, values):
                 metrics[f'{metric}.{name}'] = float(value)
+        metrics['num_skipped_ignored'] = num_skipped
 
-        self._log_tables(names, per_class, a_iou, n_p, n_g, len(results),
-                         logger)
+        scored = ~skipped
+        self._log_tables(names, per_class, a_iou, n_p[scored], n_g[scored],
+                         int(scored.sum()), num_skipped, logger)
+        if num_skipped == len(results):
+            print_log(
+                f'MedicalMetric: the ground truth of all {num_skipped} '
+                f'image(s) is entirely ignore_index={self.ignore_index}; '
+                'nothing was scored and every score is NaN',
+                logger=logger, level=logging.WARNING)
         self.per_image_results = self._rows(results, names, iou, dice, hd95,
                                             assd)
         if self.output_dir and is_main_process():
@@ -232,7 +270,7 @@ class MedicalMetric(BaseMetric):
 
     # ------------------------------------------------------------------ #
     def _log_tables(self, names, per_class, a_iou, n_p, n_g, num_images,
-                    logger) -> None:
+                    num_skipped, logger) -> None:
         table = PrettyTable()
         table.field_names = ['Class', 'IoU', 'Dice', 'HD95', 'ASSD', 'TJ',
                              'aIoU', 'empty gt', 'empty pred', 'both empty']
@@ -249,7 +287,9 @@ class MedicalMetric(BaseMetric):
         print_log(
             f'MedicalMetric over {num_images} image(s) (per-image means; '
             f'HD95/ASSD in {unit}; empty policy '
-            f'{self._policy(len(names))!r}):\n' + table.get_string(),
+            f'{self._policy(len(names))!r}); {num_skipped} image(s) skipped '
+            '(ground truth entirely ignore_index='
+            f'{self.ignore_index}):\n' + table.get_string(),
             logger=logger)
 
     @staticmethod
@@ -264,6 +304,7 @@ class MedicalMetric(BaseMetric):
                 for metric, arr in (('IoU', iou), ('Dice', dice),
                                     ('HD95', hd95), ('ASSD', assd)):
                     row[f'{metric}.{name}'] = float(arr[n, i])
+            row['skipped'] = SKIPPED_ALL_IGNORED if r.get('skipped') else ''
             rows.append(row)
         return rows
 
@@ -271,7 +312,7 @@ class MedicalMetric(BaseMetric):
         path = osp.join(self.output_dir, 'per_image_metrics.csv')
         fields = ['image', 'img_path'] + [
             f'{m}.{name}' for name in names for m in METRIC_NAMES
-        ]
+        ] + ['skipped']
         with open(path, 'w', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()

@@ -1,4 +1,5 @@
 """Input selection with clear errors, shared by the SGDC heads."""
+from ..utils.arg_checks import check_int_list
 
 
 def select_inputs(head, inputs):
@@ -26,22 +27,20 @@ def select_inputs(head, inputs):
 
 
 def check_index_channels(name, in_channels, in_index, expected_len=None):
-    """Validate ``in_channels``/``in_index`` pairs at construction."""
-    if not isinstance(in_channels, (list, tuple)) or not isinstance(
-            in_index, (list, tuple)):
-        raise ValueError(f'{name}: in_channels and in_index must be lists, '
-                         f'got {in_channels!r} and {in_index!r}')
+    """Validate ``in_channels``/``in_index`` pairs at construction.
+
+    Both must be lists (or tuples) of the same length (``expected_len`` when
+    given); ``in_channels`` positive ints, ``in_index`` ints (negative counts
+    from the end; bools are refused). Wrong types raise ``TypeError``, wrong
+    values or lengths ``ValueError``, each naming ``name`` and the argument.
+    """
+    check_int_list(name, 'in_channels', in_channels, minimum=1)
+    check_int_list(name, 'in_index', in_index)
     if len(in_channels) != len(in_index):
         raise ValueError(f'{name}: in_channels {list(in_channels)} and '
                          f'in_index {list(in_index)} differ in length')
     if expected_len is not None and len(in_index) != expected_len:
         raise ValueError(f'{name}: needs exactly {expected_len} inputs, got '
                          f'in_index={list(in_index)}')
-    for c in in_channels:
-        if not isinstance(c, int) or c < 1:
-            raise ValueError(f'{name}: in_channels must be positive ints, '
-                             f'got {list(in_channels)}')
-    for i in in_index:
-        if not isinstance(i, int):
-            raise ValueError(f'{name}: in_index must be ints, got '
-                             f'{list(in_index)}')
+    if not in_index:
+        raise ValueError(f'{name}: in_index must not be empty')

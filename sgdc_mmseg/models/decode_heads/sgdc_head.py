@@ -25,7 +25,9 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
-from ..layers import KERNEL_SOURCES, SGDC
+from ..layers import SGDC
+from ..layers.sgdc import check_sgdc_args
+from ..utils import check_int
 from ._inputs import check_index_channels, select_inputs
 from .sge_head import SGEHead
 
@@ -59,6 +61,16 @@ class SGDCHead(BaseDecodeHead):
         **kwargs: :class:`BaseDecodeHead` arguments (``in_channels``,
             ``in_index``, ``channels``, ``num_classes``, ``loss_decode``...).
 
+    The arguments are checked at construction, before anything is built
+    (bools are not ints): ``num_blocks``, ``num_heads``, ``channels`` and
+    (for ``'structure'``) ``guide_channels`` positive ints, ``channels``
+    divisible by ``num_heads``, ``kernel_size`` a positive odd int,
+    ``mlp_ratio > 0``, ``drop_path_rate`` in ``[0, 1)``, ``pool_size`` None
+    or a positive int, ``kernel_source`` and ``backend`` from their sets,
+    ``in_channels``/``in_index`` int lists of one length. A wrong type
+    raises ``TypeError``, a wrong value ``ValueError``, both naming
+    ``SGDCHead``, the argument and the value.
+
     The training forward returns ``(seg_logits, edge_logits)``
     (``edge_logits`` is None without ``sge``); the eval forward returns
     ``seg_logits``.
@@ -77,30 +89,27 @@ class SGDCHead(BaseDecodeHead):
                  sge=None,
                  backend='auto',
                  **kwargs):
-        if kernel_source not in KERNEL_SOURCES:
-            raise ValueError(f'SGDCHead: kernel_source must be one of '
-                             f'{KERNEL_SOURCES}, got {kernel_source!r}')
+        name = type(self).__name__
+        check_sgdc_args(name, kwargs.get('channels'), guide_channels,
+                        num_heads, kernel_size, mlp_ratio, drop_path_rate,
+                        layer_scale_init, kernel_source, pool_size, backend,
+                        drop_path_name='drop_path_rate')
         if kernel_source == 'structure' and sge is None:
             raise ValueError("SGDCHead: kernel_source='structure' needs an "
                              "sge config, e.g. sge=dict(type='SGEHead', "
                              'in_channels=(256, 2048), in_index=(0, 3))')
-        if not isinstance(num_blocks, int) or num_blocks < 1:
-            raise ValueError(f'SGDCHead: num_blocks must be an int >= 1, got '
-                             f'{num_blocks!r}')
+        num_blocks = check_int(name, 'num_blocks', num_blocks)
         in_channels = kwargs.get('in_channels')
         in_index = kwargs.get('in_index', -1)
         if not isinstance(in_channels, (list, tuple)):
             in_channels, in_index = [in_channels], [in_index]
-        check_index_channels('SGDCHead', in_channels, in_index)
+        check_index_channels(name, in_channels, in_index)
         kwargs['in_channels'] = list(in_channels)
         kwargs['in_index'] = list(in_index)
         if kwargs.pop('input_transform', 'multiple_select') != 'multiple_select':
             raise ValueError('SGDCHead: input_transform is always '
                              "'multiple_select' (each level is used as is)")
         super().__init__(input_transform='multiple_select', **kwargs)
-        if self.channels % num_heads != 0:
-            raise ValueError(f'SGDCHead: channels ({self.channels}) must be '
-                             f'divisible by num_heads ({num_heads})')
         self.kernel_source = kernel_source
 
         layer = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,

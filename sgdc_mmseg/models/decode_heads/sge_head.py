@@ -11,7 +11,8 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
 from ..layers import SGE
-from ..utils import seg_to_boundary
+from ..layers.sge import check_sge_args
+from ..utils import check_int, seg_to_boundary
 from ._inputs import check_index_channels, select_inputs
 
 
@@ -29,7 +30,7 @@ class SGEHead(BaseDecodeHead):
             guidance branch, as needed for a stand-alone auxiliary head.
             :class:`SGDCHead` sets it for ``kernel_source='structure'``.
         reduction_ratio (int): of the SGE refiners.
-        boundary_width (int): radius of the boundary derived from
+        boundary_width (int): radius (>= 1) of the boundary derived from
             ``gt_sem_seg`` (see :func:`seg_to_boundary`); ignored for samples
             that carry ``gt_edge_map`` (mmseg's ``GenerateEdge``).
         loss_decode (dict | list[dict]): boundary losses called as
@@ -38,6 +39,12 @@ class SGEHead(BaseDecodeHead):
             ``CrossEntropyLoss(use_sigmoid=True)`` fits too). Default: :class:`ClassBalancedBCELoss` plus
             :class:`BinaryDiceLoss` (keys ``loss_boundary_bce``,
             ``loss_boundary_dice``).
+
+    The arguments are checked at construction (bools are not ints): the
+    channel widths and ``reduction_ratio`` positive ints, ``channels``
+    divisible by ``reduction_ratio``, ``guide_channels >= 0``,
+    ``boundary_width >= 1``; a wrong type raises ``TypeError``, a wrong
+    value ``ValueError``, both naming the argument and the value.
 
     ``forward(inputs)`` returns ``(edge_logits, guidance)`` at the low input's
     resolution (``guidance`` is None when ``guide_channels=0``).
@@ -57,10 +64,14 @@ class SGEHead(BaseDecodeHead):
                  norm_cfg=dict(type='BN'),
                  init_cfg=None,
                  **kwargs):
-        check_index_channels('SGEHead', in_channels, in_index, expected_len=2)
-        if not isinstance(boundary_width, int) or boundary_width < 1:
-            raise ValueError('SGEHead: boundary_width must be an int >= 1, '
-                             f'got {boundary_width!r}')
+        name = type(self).__name__
+        check_index_channels(name, in_channels, in_index, expected_len=2)
+        check_sge_args(name, low_channels=in_channels[0],
+                       high_channels=in_channels[1], channels=channels,
+                       fuse_channels=fuse_channels,
+                       guide_channels=guide_channels,
+                       reduction_ratio=reduction_ratio)
+        boundary_width = check_int(name, 'boundary_width', boundary_width)
         if kwargs.pop('input_transform', 'multiple_select') != 'multiple_select':
             raise ValueError('SGEHead: input_transform is always '
                              "'multiple_select' (each level is used as is)")

@@ -18,6 +18,8 @@ gates, residual and MLP of the block stay identical.
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..utils.arg_checks import check_divisible, check_int
+
 
 class PooledContextKernel(nn.Module):
     """Kernel logits ``[B, heads*k*k, H, W]`` from average-pooled context.
@@ -26,18 +28,21 @@ class PooledContextKernel(nn.Module):
         channels (int): feature channels (divisible by ``num_heads``).
         num_heads (int): heads.
         kernel_size (int): size ``k`` of the generated kernels.
-        pool_size (int, optional): side of the pooled context grid;
-            defaults to ``kernel_size``.
+        pool_size (int, optional): side of the pooled context grid (a
+            positive int); None (default) means ``kernel_size``.
     """
 
     def __init__(self, channels, num_heads, kernel_size, pool_size=None):
         super().__init__()
-        if channels % num_heads != 0:
-            raise ValueError(f'channels ({channels}) must be divisible by '
-                             f'num_heads ({num_heads})')
+        name = type(self).__name__
+        channels = check_int(name, 'channels', channels)
+        num_heads = check_int(name, 'num_heads', num_heads)
+        check_divisible(name, 'channels', channels, 'num_heads', num_heads)
+        kernel_size = check_int(name, 'kernel_size', kernel_size, odd=True)
+        pool_size = check_int(name, 'pool_size', pool_size, allow_none=True)
         self.num_heads = num_heads
         self.kernel_size = kernel_size
-        self.pool_size = pool_size or kernel_size
+        self.pool_size = kernel_size if pool_size is None else pool_size
         self.head_dim = channels // num_heads
         self.query = nn.Conv2d(channels, channels, 1)
         self.key = nn.Conv2d(channels, channels, 1)

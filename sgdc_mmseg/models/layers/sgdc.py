@@ -20,11 +20,52 @@ from mmcv.cnn.bricks import DropPath
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
-from ...ops import sgdc_aggregate
+from ...ops import BACKENDS, sgdc_aggregate
+from ..utils.arg_checks import (check_choice, check_divisible, check_int,
+                                check_number)
 from .layer_norm_2d import LayerNorm2d
 from .pooled_context_kernel import PooledContextKernel
 
 KERNEL_SOURCES = ('structure', 'pool', 'self')
+AGGREGATE_BACKENDS = ('auto', ) + tuple(BACKENDS)
+
+
+def check_sgdc_args(owner, channels, guide_channels, num_heads, kernel_size,
+                    mlp_ratio, drop_path, layer_scale_init, kernel_source,
+                    pool_size, backend, drop_path_name='drop_path'):
+    """Construction checks of :class:`SGDC` (also run by ``SGDCHead`` under
+    its own name, with ``drop_path_name='drop_path_rate'``).
+
+    ``num_heads`` a positive int; ``kernel_size`` a positive odd int;
+    ``channels`` a positive int divisible by ``num_heads`` (each head owns
+    ``channels / num_heads`` channels in the aggregation);
+    ``guide_channels`` a positive int for ``kernel_source='structure'``
+    (unused, hence unchecked, otherwise); ``mlp_ratio > 0`` with
+    ``int(channels * mlp_ratio) >= 1`` hidden channels; ``drop_path`` in
+    ``[0, 1)`` (1 drops every sample and divides by 0); ``layer_scale_init``
+    finite; ``pool_size`` None or a positive int; ``kernel_source`` in
+    :data:`KERNEL_SOURCES`; ``backend`` ``'auto'`` or one of
+    :data:`sgdc_mmseg.ops.BACKENDS`.
+    """
+    check_choice(owner, 'kernel_source', kernel_source, KERNEL_SOURCES)
+    channels = check_int(owner, 'channels', channels)
+    num_heads = check_int(owner, 'num_heads', num_heads)
+    check_divisible(owner, 'channels', channels, 'num_heads', num_heads)
+    check_int(owner, 'kernel_size', kernel_size, odd=True)
+    if kernel_source == 'structure':
+        check_int(owner, 'guide_channels', guide_channels)
+    mlp_ratio = check_number(owner, 'mlp_ratio', mlp_ratio, minimum=0,
+                             min_inclusive=False)
+    if int(channels * mlp_ratio) < 1:
+        raise ValueError(
+            f'{owner}: mlp_ratio must give at least one hidden channel '
+            f'(int(channels * mlp_ratio) >= 1), got {mlp_ratio!r} with '
+            f'channels={channels}')
+    check_number(owner, drop_path_name, drop_path, minimum=0, maximum=1,
+                 max_inclusive=False)
+    check_number(owner, 'layer_scale_init', layer_scale_init)
+    check_int(owner, 'pool_size', pool_size, allow_none=True)
+    check_choice(owner, 'backend', backend, AGGREGATE_BACKENDS)
 
 
 @MODELS.register_module()
@@ -43,7 +84,12 @@ class SGDC(nn.Module):
             ``'self'``; see the module docstring.
         pool_size (int, optional): context grid of ``'pool'``.
         align_corners (bool): of the bilinear resize of the guidance.
-        backend (str): backend of :func:`sgdc_mmseg.ops.sgdc_aggregate`.
+        backend (str): backend of :func:`sgdc_mmseg.ops.sgdc_aggregate`
+            (``'auto'`` or one of its backends).
+
+    Arguments are checked at construction (:func:`check_sgdc_args`): a wrong
+    type (bools are not ints) raises ``TypeError``, a value out of range
+    ``ValueError``, both naming ``SGDC``, the argument and the value.
     """
 
     def __init__(self,
@@ -59,27 +105,9 @@ class SGDC(nn.Module):
                  align_corners=False,
                  backend='auto'):
         super().__init__()
-        if not isinstance(kernel_size, int) or kernel_size < 1 \
-                or kernel_size % 2 == 0:
-            raise ValueError(
-                f'SGDC: kernel_size must be a positive odd int, got '
-                f'{kernel_size!r}')
-        if not isinstance(num_heads, int) or num_heads < 1:
-            raise ValueError(
-                f'SGDC: num_heads must be a positive int, got {num_heads!r}')
-        if not isinstance(channels, int) or channels < 1 \
-                or channels % num_heads != 0:
-            raise ValueError(
-                f'SGDC: channels ({channels!r}) must be a positive multiple '
-                f'of num_heads ({num_heads})')
-        if kernel_source not in KERNEL_SOURCES:
-            raise ValueError(f'SGDC: kernel_source must be one of '
-                             f'{KERNEL_SOURCES}, got {kernel_source!r}')
-        if kernel_source == 'structure' and (
-                not isinstance(guide_channels, int) or guide_channels < 1):
-            raise ValueError(
-                "SGDC: kernel_source='structure' needs guide_channels >= 1, "
-                f'got {guide_channels!r}')
+        check_sgdc_args(type(self).__name__, channels, guide_channels,
+                        num_heads, kernel_size, mlp_ratio, drop_path,
+                        layer_scale_init, kernel_source, pool_size, backend)
         self.channels = channels
         self.num_heads = num_heads
         self.kernel_size = kernel_size

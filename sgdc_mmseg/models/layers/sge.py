@@ -16,6 +16,7 @@ from mmcv.cnn import (ConvModule, build_activation_layer, build_conv_layer,
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
+from ..utils.arg_checks import check_divisible, check_int
 from .sobel import FixedSobel, sobel_modulate
 
 
@@ -29,10 +30,11 @@ class BottleneckRefiner(nn.Module):
     def __init__(self, channels, reduction_ratio=4, conv_cfg=None,
                  norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU')):
         super().__init__()
-        if channels % reduction_ratio != 0 or channels < reduction_ratio:
-            raise ValueError(
-                f'channels ({channels}) must be a multiple of '
-                f'reduction_ratio ({reduction_ratio})')
+        name = type(self).__name__
+        channels = check_int(name, 'channels', channels)
+        reduction_ratio = check_int(name, 'reduction_ratio', reduction_ratio)
+        check_divisible(name, 'channels', channels, 'reduction_ratio',
+                        reduction_ratio)
         reduced = channels // reduction_ratio
 
         def conv(cin, cout, k):
@@ -55,6 +57,22 @@ class BottleneckRefiner(nn.Module):
         return self.act(x + self.refine(x))
 
 
+def check_sge_args(owner, low_channels, high_channels, channels,
+                   fuse_channels, guide_channels, reduction_ratio):
+    """Construction checks of :class:`SGE` (also run by ``SGEHead`` under
+    its own name): positive int widths, ``guide_channels >= 0`` and
+    ``channels`` divisible by the positive int ``reduction_ratio``."""
+    for name, value in (('low_channels', low_channels),
+                        ('high_channels', high_channels),
+                        ('channels', channels),
+                        ('fuse_channels', fuse_channels),
+                        ('reduction_ratio', reduction_ratio)):
+        check_int(owner, name, value)
+    check_int(owner, 'guide_channels', guide_channels, minimum=0)
+    check_divisible(owner, 'channels', channels, 'reduction_ratio',
+                    reduction_ratio)
+
+
 @MODELS.register_module()
 class SGE(nn.Module):
     """Structural Guidance Extractor.
@@ -68,10 +86,15 @@ class SGE(nn.Module):
         guide_channels (int): channels of the guidance map (``guide_ch``);
             0 builds no guidance branch (boundary prediction only).
             Default 16.
-        reduction_ratio (int): bottleneck reduction of the refiners.
+        reduction_ratio (int): bottleneck reduction of the refiners;
+            ``channels`` must be divisible by it.
         conv_cfg, norm_cfg, act_cfg (dict): mmcv layer configs; defaults give
             the paper's Conv-BN-ReLU.
         align_corners (bool): of the bilinear upsampling of the high path.
+
+    Arguments are checked at construction (:func:`check_sge_args`): a wrong
+    type (bools are not ints) raises ``TypeError``, a value out of range
+    ``ValueError``, both naming ``SGE``, the argument and the value.
 
     Forward:
         ``forward(low, high) -> (edge_logits [B,1,h,w], guidance
@@ -90,16 +113,11 @@ class SGE(nn.Module):
                  act_cfg=dict(type='ReLU'),
                  align_corners=False):
         super().__init__()
-        for name, value in (('low_channels', low_channels),
-                            ('high_channels', high_channels),
-                            ('channels', channels),
-                            ('fuse_channels', fuse_channels)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f'SGE: {name} must be a positive int, '
-                                 f'got {value!r}')
-        if not isinstance(guide_channels, int) or guide_channels < 0:
-            raise ValueError('SGE: guide_channels must be an int >= 0, got '
-                             f'{guide_channels!r}')
+        check_sge_args(type(self).__name__, low_channels=low_channels,
+                       high_channels=high_channels, channels=channels,
+                       fuse_channels=fuse_channels,
+                       guide_channels=guide_channels,
+                       reduction_ratio=reduction_ratio)
         self.low_channels = low_channels
         self.high_channels = high_channels
         self.channels = channels

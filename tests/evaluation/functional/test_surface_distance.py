@@ -184,6 +184,30 @@ def test_empty_rules():
         surface_distances(empty, full)
 
 
+def test_valid_mask_and_no_valid_pixel():
+    gt = np.zeros((20, 20), bool)
+    gt[2:8, 2:8] = True
+    pred = gt.copy()
+    pred[14:18, 14:18] = True        # a false positive in an ignored corner
+    valid = np.ones((20, 20), bool)
+    valid[12:, 12:] = False
+    assert hausdorff_distance_95(pred, gt) > 5
+    # removed from both masks, the prediction equals the ground truth
+    assert hausdorff_distance_95(pred, gt, valid=valid) == 0.0
+    assert surface_metrics(pred, gt, valid=valid) == (0.0, 0.0)
+    assert average_symmetric_surface_distance(pred, gt, valid=valid) == 0.0
+    # no valid pixel: nothing to measure, NaN (not the both-empty 0)
+    none_valid = np.zeros((20, 20), bool)
+    assert np.isnan(hausdorff_distance_95(pred, gt, empty_distance=28.0,
+                                          valid=none_valid))
+    assert np.isnan(average_symmetric_surface_distance(
+        pred, gt, empty_distance=28.0, valid=none_valid))
+    assert all(np.isnan(v) for v in surface_metrics(
+        np.zeros_like(gt), np.zeros_like(gt), None, 28.0, none_valid))
+    with pytest.raises(ValueError, match='valid shapes differ'):
+        surface_metrics(pred, gt, valid=np.ones((20, 21), bool))
+
+
 def test_surface_of_a_square_is_its_outline():
     m = np.zeros((8, 8), bool)
     m[2:6, 2:6] = True

@@ -1,6 +1,7 @@
 """MedicalMetric: values against the pure functions and hand computations,
 keys beside IoUMetric, empty rules, the per-image CSV, errors."""
 import csv
+import logging
 
 import numpy as np
 import pytest
@@ -116,7 +117,7 @@ def test_multiclass_excludes_absent_classes_by_default():
     # rows: image, img_path, then the four metrics class by class
     assert list(metric.per_image_results[0]) == [
         'image', 'img_path', 'IoU.a', 'Dice.a', 'HD95.a', 'ASSD.a', 'IoU.b',
-        'Dice.b', 'HD95.b', 'ASSD.b'
+        'Dice.b', 'HD95.b', 'ASSD.b', 'skipped'
     ]
     # 'perfect' counts class a of image y as 100 / 0
     res = run(MedicalMetric(empty_policy='perfect'),
@@ -135,6 +136,110 @@ def test_ignore_index_pixels_are_removed():
     res = run(MedicalMetric(), [sample(pred, gt, 'a')])
     assert res['medical/mIoU'] == pytest.approx(100.0)
     assert res['medical/mHD95'] == 0.0
+
+
+def capture_logs(monkeypatch):
+    logged = []
+    monkeypatch.setattr(
+        'sgdc_mmseg.evaluation.metrics.medical_metric.print_log',
+        lambda msg, logger=None, level=None: logged.append((msg, level)))
+    return logged
+
+
+def test_all_ignored_image_is_skipped_and_counted(monkeypatch, tmp_path):
+    """An image whose ground truth is entirely ignore_index counts nowhere,
+    whatever the prediction (it used to score IoU 100 / HD95 0)."""
+    logged = capture_logs(monkeypatch)
+    pairs = squares()
+    ignored = np.full((12, 14), 255, np.uint8)
+    pred_any = np.zeros_like(ignored)
+    pred_any[3:9, 2:7] = 1
+    metric = MedicalMetric(output_dir=str(tmp_path))
+    res = run(metric, [sample(pairs[0][0], pairs[0][1], 'im0'),
+                       sample(ignored, ignored, 'void_a'),
+                       sample(pairs[1][0], pairs[1][1], 'im1'),
+                       sample(pred_any, ignored, 'void_b')])
+    # the means are those of im0 and im1 alone (see the binary test)
+    iou1, dice1 = 50 / 150 * 100, 50 / 100 * 100
+    hd1, assd1 = surface_metrics(pairs[0][0] == 1, pairs[0][1] == 1)
+    assert res['medical/mIoU'] == pytest.approx((iou1 + 100) / 2)
+    assert res['medical/mDice'] == pytest.approx((dice1 + 100) / 2)
+    assert res['medical/mHD95'] == pytest.approx(hd1 / 2)
+    assert res['medical/mASSD'] == pytest.approx(assd1 / 2)
+    assert res['medical/aIoU'] == pytest.approx(66 / 166 * 100)
+    assert res['medical/TJ'] == pytest.approx(50.0)
+    assert res['medical/num_skipped_ignored'] == 2
+    # rows stay one per image, the skipped ones flagged with NaN scores
+    rows = {r['image']: r for r in metric.per_image_results}
+    assert [r['image'] for r in metric.per_image_results] == [
+        'im0', 'void_a', 'im1', 'void_b']
+    for name in ('void_a', 'void_b'):
+        assert rows[name]['skipped'] == 'gt_all_ignored'
+        assert all(np.isnan(rows[name][f'{m}.lesion'])
+                   for m in ('IoU', 'Dice', 'HD95', 'ASSD'))
+    assert rows['im0']['skipped'] == rows['im1']['skipped'] == ''
+    with open(tmp_path / 'per_image_metrics.csv') as f:
+        csv_rows = list(csv.DictReader(f))
+    assert [r['skipped'] for r in csv_rows] == [
+        '', 'gt_all_ignored', '', 'gt_all_ignored']
+    assert csv_rows[1]['Dice.lesion'] == 'nan'
+    # counted once in the log line; the empty counts cover scored images
+    header = [m for m, _ in logged if m.startswith('MedicalMetric over')]
+    assert len(header) == 1
+    assert 'over 2 image(s)' in header[0]
+    assert '2 image(s) skipped (ground truth entirely ignore_index=255)' \
+        in header[0]
+    line = next(ln for ln in header[0].splitlines() if 'lesion' in ln)
+    assert [c.strip() for c in line.strip('|').split('|')][-3:] == \
+        ['0', '0', '0']
+
+
+def test_all_ignored_multiclass_and_custom_ignore_index():
+    gt = np.zeros((20, 20), np.uint8)
+    gt[2:6, 2:6] = 1
+    gt[10:14, 10:14] = 2
+    pred = gt.copy()
+    pred[10:14, 10:12] = 0          # class b: 8 of 16 pixels found
+    void = np.full((20, 20), 9, np.uint8)
+    res = run(MedicalMetric(ignore_index=9),
+              [sample(pred, gt, 'x'), sample(np.ones_like(void), void, 'v')],
+              MULTI)
+    assert res['medical/IoU.a'] == pytest.approx(100.0)
+    assert res['medical/IoU.b'] == pytest.approx(50.0)
+    assert res['medical/mIoU'] == pytest.approx(75.0)
+    assert res['medical/num_skipped_ignored'] == 1
+
+
+def test_partly_ignored_image_is_still_scored():
+    gt = np.full((10, 10), 255, np.uint8)
+    gt[:5, :] = 0
+    gt[1:4, 1:4] = 1               # 9 lesion pixels, bottom half ignored
+    pred = np.zeros_like(gt)
+    pred[1:4, 1:3] = 1             # 6 of them found
+    pred[6:, :] = 1                # anything in the ignored half is free
+    metric = MedicalMetric()
+    res = run(metric, [sample(pred, gt, 'half')])
+    assert res['medical/mIoU'] == pytest.approx(6 / 9 * 100)
+    assert res['medical/num_skipped_ignored'] == 0
+    assert metric.per_image_results[0]['skipped'] == ''
+
+
+def test_every_image_ignored_gives_nan_and_a_warning(monkeypatch):
+    logged = capture_logs(monkeypatch)
+    void = np.full((8, 8), 255, np.uint8)
+    metric = MedicalMetric()
+    res = run(metric, [sample(void, void, 'a'),
+                       sample(np.ones_like(void), void, 'b')])
+    assert res['medical/num_skipped_ignored'] == 2
+    for key in ('mIoU', 'mDice', 'mHD95', 'mASSD', 'aIoU', 'aDice', 'TJ',
+                'IoU.lesion', 'HD95.lesion'):
+        assert np.isnan(res[f'medical/{key}']), key
+    assert [r['skipped'] for r in metric.per_image_results] == [
+        'gt_all_ignored'] * 2
+    warnings = [m for m, level in logged if level == logging.WARNING]
+    assert warnings == [
+        'MedicalMetric: the ground truth of all 2 image(s) is entirely '
+        'ignore_index=255; nothing was scored and every score is NaN']
 
 
 def test_spacing_scales_distances():
@@ -166,7 +271,8 @@ def test_csv_written(tmp_path):
         rows = list(csv.DictReader(f))
     assert [r['image'] for r in rows] == ['im0', 'im1']
     assert list(rows[0]) == ['image', 'img_path', 'IoU.lesion', 'Dice.lesion',
-                             'HD95.lesion', 'ASSD.lesion']
+                             'HD95.lesion', 'ASSD.lesion', 'skipped']
+    assert [r['skipped'] for r in rows] == ['', '']
     assert float(rows[1]['IoU.lesion']) == 100.0
     assert float(rows[0]['Dice.lesion']) == pytest.approx(50.0)
 

@@ -123,6 +123,58 @@ def test_invalid_arguments(kw, match):
         head(**kw)
 
 
+@pytest.mark.parametrize('kw,exc,message', [
+    (dict(num_heads=0), ValueError,
+     'SGDCHead: num_heads must be a positive int, got 0'),
+    (dict(num_heads='4'), TypeError,
+     "SGDCHead: num_heads must be a positive int, got '4'"),
+    (dict(num_heads=True), TypeError,
+     'SGDCHead: num_heads must be a positive int, got True'),
+    (dict(channels=10, num_heads=4), ValueError,
+     'SGDCHead: channels must be divisible by num_heads (4), got 10'),
+    (dict(channels=0), ValueError,
+     'SGDCHead: channels must be a positive int, got 0'),
+    (dict(channels='8'), TypeError,
+     "SGDCHead: channels must be a positive int, got '8'"),
+    (dict(kernel_size=4), ValueError,
+     'SGDCHead: kernel_size must be a positive odd int, got 4'),
+    (dict(kernel_size=True), TypeError,
+     'SGDCHead: kernel_size must be a positive odd int, got True'),
+    (dict(num_blocks=0), ValueError,
+     'SGDCHead: num_blocks must be a positive int, got 0'),
+    (dict(num_blocks=True), TypeError,
+     'SGDCHead: num_blocks must be a positive int, got True'),
+    (dict(guide_channels=0), ValueError,
+     'SGDCHead: guide_channels must be a positive int, got 0'),
+    (dict(guide_channels='16'), TypeError,
+     "SGDCHead: guide_channels must be a positive int, got '16'"),
+    (dict(mlp_ratio=0), ValueError,
+     'SGDCHead: mlp_ratio must be a positive number, got 0'),
+    (dict(drop_path_rate=1.0), ValueError,
+     'SGDCHead: drop_path_rate must be a number in [0, 1), got 1.0'),
+    (dict(drop_path_rate=True), TypeError,
+     'SGDCHead: drop_path_rate must be a number in [0, 1), got True'),
+    (dict(layer_scale_init=float('inf')), ValueError,
+     'SGDCHead: layer_scale_init must be a finite number, got inf'),
+    (dict(kernel_source='pool', sge=None, pool_size=0), ValueError,
+     'SGDCHead: pool_size must be a positive int or None, got 0'),
+    (dict(backend='gpu'), ValueError,
+     "SGDCHead: backend must be one of ('auto', 'reference', 'shift', "
+     "'triton'), got 'gpu'"),
+    (dict(in_index=[0, 1, 2, True]), TypeError,
+     'SGDCHead: in_index must be a list of ints, got [0, 1, 2, True]'),
+    (dict(in_channels=[4, 6, 0, 12]), ValueError,
+     'SGDCHead: in_channels must be a list of positive ints, got '
+     '[4, 6, 0, 12]'),
+    (dict(in_channels=[], in_index=[]), ValueError,
+     'SGDCHead: in_index must not be empty'),
+])
+def test_argument_types_and_ranges(kw, exc, message):
+    with pytest.raises(exc) as err:
+        head(**kw)
+    assert str(err.value) == message
+
+
 def test_forward_errors():
     with pytest.raises(ValueError, match='out of range'):
         head(in_index=[0, 1, 2, 5])(feats())

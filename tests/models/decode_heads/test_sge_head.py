@@ -123,6 +123,41 @@ def test_invalid_config(kw, match):
         head(**kw)
 
 
+@pytest.mark.parametrize('kw,exc,message', [
+    (dict(channels=0), ValueError,
+     'SGEHead: channels must be a positive int, got 0'),
+    (dict(channels='8'), TypeError,
+     "SGEHead: channels must be a positive int, got '8'"),
+    (dict(fuse_channels=True), TypeError,
+     'SGEHead: fuse_channels must be a positive int, got True'),
+    (dict(guide_channels=-2), ValueError,
+     'SGEHead: guide_channels must be an int >= 0, got -2'),
+    (dict(reduction_ratio=0), ValueError,
+     'SGEHead: reduction_ratio must be a positive int, got 0'),
+    (dict(channels=6), ValueError,
+     'SGEHead: channels must be divisible by reduction_ratio (4), got 6'),
+    (dict(boundary_width=0), ValueError,
+     'SGEHead: boundary_width must be a positive int, got 0'),
+    (dict(boundary_width=True), TypeError,
+     'SGEHead: boundary_width must be a positive int, got True'),
+    (dict(boundary_width=1.5), TypeError,
+     'SGEHead: boundary_width must be a positive int, got 1.5'),
+    (dict(in_channels=(4, '12')), TypeError,
+     "SGEHead: in_channels must be a list of positive ints, got "
+     "(4, '12')"),
+    (dict(in_channels=(0, 12)), ValueError,
+     'SGEHead: in_channels must be a list of positive ints, got (0, 12)'),
+    (dict(in_index=(0, False)), TypeError,
+     'SGEHead: in_index must be a list of ints, got (0, False)'),
+    (dict(in_index=3), TypeError,
+     'SGEHead: in_index must be a list of ints, got 3'),
+])
+def test_argument_types_and_ranges(kw, exc, message):
+    with pytest.raises(exc) as err:
+        head(**kw)
+    assert str(err.value) == message
+
+
 def test_forward_errors():
     with pytest.raises(ValueError, match='out of range'):
         head(in_index=(0, 7))(feats())

@@ -132,17 +132,59 @@ def test_drop_path_only_in_training():
     assert torch.equal(m(x, g), m(x, g))
 
 
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(kernel_size=6), 'odd'),
-    (dict(channels=10, num_heads=4), 'multiple of num_heads'),
-    (dict(kernel_source='avg'), 'kernel_source'),
-    (dict(guide_channels=0), 'guide_channels'),
+BACKENDS_MSG = "('auto', 'reference', 'shift', 'triton')"
+
+
+@pytest.mark.parametrize('kwargs,exc,message', [
+    (dict(num_heads='4'), TypeError,
+     "SGDC: num_heads must be a positive int, got '4'"),
+    (dict(num_heads=True), TypeError,
+     'SGDC: num_heads must be a positive int, got True'),
+    (dict(num_heads=4.0), TypeError,
+     'SGDC: num_heads must be a positive int, got 4.0'),
+    (dict(kernel_size=6), ValueError,
+     'SGDC: kernel_size must be a positive odd int, got 6'),
+    (dict(kernel_size=True), TypeError,
+     'SGDC: kernel_size must be a positive odd int, got True'),
+    (dict(channels=10, num_heads=4), ValueError,
+     'SGDC: channels must be divisible by num_heads (4), got 10'),
+    (dict(channels=0), ValueError,
+     'SGDC: channels must be a positive int, got 0'),
+    (dict(channels='8'), TypeError,
+     "SGDC: channels must be a positive int, got '8'"),
+    (dict(kernel_source='avg'), ValueError,
+     "SGDC: kernel_source must be one of ('structure', 'pool', 'self'), "
+     "got 'avg'"),
+    (dict(guide_channels=0), ValueError,
+     'SGDC: guide_channels must be a positive int, got 0'),
+    (dict(guide_channels=True), TypeError,
+     'SGDC: guide_channels must be a positive int, got True'),
+    (dict(mlp_ratio=0), ValueError,
+     'SGDC: mlp_ratio must be a positive number, got 0'),
+    (dict(mlp_ratio='4'), TypeError,
+     "SGDC: mlp_ratio must be a positive number, got '4'"),
+    (dict(mlp_ratio=0.1), ValueError,
+     'SGDC: mlp_ratio must give at least one hidden channel '
+     '(int(channels * mlp_ratio) >= 1), got 0.1 with channels=8'),
+    (dict(drop_path=1.0), ValueError,
+     'SGDC: drop_path must be a number in [0, 1), got 1.0'),
+    (dict(drop_path=-0.1), ValueError,
+     'SGDC: drop_path must be a number in [0, 1), got -0.1'),
+    (dict(layer_scale_init=float('nan')), ValueError,
+     'SGDC: layer_scale_init must be a finite number, got nan'),
+    (dict(kernel_source='pool', pool_size=0), ValueError,
+     'SGDC: pool_size must be a positive int or None, got 0'),
+    (dict(kernel_source='pool', pool_size=2.5), TypeError,
+     'SGDC: pool_size must be a positive int or None, got 2.5'),
+    (dict(backend='cuda'), ValueError,
+     f"SGDC: backend must be one of {BACKENDS_MSG}, got 'cuda'"),
 ])
-def test_invalid_arguments(kwargs, match):
+def test_invalid_arguments(kwargs, exc, message):
     args = dict(channels=8, guide_channels=4, num_heads=4, kernel_size=3)
     args.update(kwargs)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(exc) as err:
         SGDC(**args)
+    assert str(err.value) == message
 
 
 def test_forward_errors_and_registry():

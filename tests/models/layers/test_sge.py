@@ -166,3 +166,27 @@ def test_registry_and_errors():
         SGE(4, 8, channels=6, reduction_ratio=4)
     with pytest.raises(ValueError, match='guide_channels'):
         SGE(4, 8, channels=8, guide_channels=-1)
+
+
+@pytest.mark.parametrize('kwargs,exc,message', [
+    (dict(channels='8'), TypeError,
+     "SGE: channels must be a positive int, got '8'"),
+    (dict(channels=True), TypeError,
+     'SGE: channels must be a positive int, got True'),
+    (dict(high_channels=8.0), TypeError,
+     'SGE: high_channels must be a positive int, got 8.0'),
+    (dict(guide_channels=True), TypeError,
+     'SGE: guide_channels must be an int >= 0, got True'),
+    (dict(reduction_ratio=0), ValueError,
+     'SGE: reduction_ratio must be a positive int, got 0'),
+    (dict(reduction_ratio='4'), TypeError,
+     "SGE: reduction_ratio must be a positive int, got '4'"),
+    (dict(channels=6), ValueError,
+     'SGE: channels must be divisible by reduction_ratio (4), got 6'),
+])
+def test_invalid_arguments(kwargs, exc, message):
+    args = dict(low_channels=4, high_channels=8, channels=8, fuse_channels=4)
+    args.update(kwargs)
+    with pytest.raises(exc) as err:
+        SGE(**args)
+    assert str(err.value) == message
