@@ -5,8 +5,13 @@ Everything that adapts third-party packages lives here and is applied by
 
 * :mod:`.mmcv_ext` lets mmseg import under ``mmcv-lite`` (compiled ops fail
   only when called);
-* :mod:`.checkpoint` lets mmengine load its own checkpoints with torch's
-  ``weights_only=True`` unpickler by allow-listing exactly what they need.
+* :mod:`.checkpoint` makes every mmengine checkpoint loader (local files,
+  ``http(s)://`` and the schemes that download through it, ``open-mmlab://``,
+  ``pavi://``, ``s3://``/``petrel://``) unpickle with torch's
+  ``weights_only=True`` unpickler, allow-listing exactly what mmengine
+  checkpoints need; turns broken files into clear
+  :class:`~.checkpoint.CheckpointError` errors; and makes saving local
+  checkpoints atomic.
 """
 from .mmcv_ext import MissingMMCVOpError, has_compiled_ops, install_missing_ext
 

@@ -10,7 +10,9 @@ import torch
 
 import sgdc_mmseg  # noqa: F401  (applies the compat layer)
 from helpers import REPO_ROOT
-from sgdc_mmseg.compat.checkpoint import (UntrustedCheckpointError,
+from sgdc_mmseg.compat.checkpoint import (CheckpointError,
+                                          CorruptCheckpointError,
+                                          UntrustedCheckpointError,
                                           load_from_local, restricted_encode,
                                           restricted_getattr)
 
@@ -236,3 +238,95 @@ def test_missing_file_names_it(tmp_path):
     path = str(tmp_path / 'nope.pth')
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         CheckpointLoader.load_checkpoint(path)
+
+
+def test_error_hierarchy():
+    assert issubclass(CheckpointError, ValueError)
+    assert issubclass(CorruptCheckpointError, CheckpointError)
+    assert issubclass(UntrustedCheckpointError, CheckpointError)
+    assert issubclass(UntrustedCheckpointError, pickle.UnpicklingError)
+    assert not issubclass(CorruptCheckpointError, pickle.UnpicklingError)
+
+
+def _write_broken(kind, path, real_ckpt):
+    """Write a broken checkpoint of ``kind``; returns the expected reason."""
+    if kind == 'empty':
+        path.write_bytes(b'')
+        return 'is empty (0 bytes)'
+    if kind == 'truncated_zip':  # a real mmengine checkpoint, cut in half
+        data = open(real_ckpt, 'rb').read()
+        path.write_bytes(data[:len(data) // 2])
+        return f'is truncated ({len(data) // 2} bytes)'
+    if kind == 'truncated_legacy':
+        torch.save({'w': torch.ones(50)}, str(path),
+                   _use_new_zipfile_serialization=False)
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+        return 'is truncated'
+    if kind == 'plain_pickle':
+        with open(path, 'wb') as f:
+            pickle.dump({'state_dict': {'w': [1.0, 2.0]}}, f)
+        return 'plain Python pickle'
+    if kind == 'random_bytes':
+        path.write_bytes(np.random.RandomState(0).bytes(4096))
+        return 'neither a torch.save zip archive nor a legacy torch.save file'
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize('kind', ['empty', 'truncated_zip',
+                                  'truncated_legacy', 'plain_pickle',
+                                  'random_bytes'])
+def test_broken_checkpoint_errors_name_file_and_reason(trained, tmp_path,
+                                                       kind):
+    _, work_dir = trained
+    path = tmp_path / f'{kind}.pth'
+    reason = _write_broken(kind, path, osp.join(work_dir, 'iter_2.pth'))
+    for load in (lambda: CheckpointLoader.load_checkpoint(str(path)),
+                 lambda: load_checkpoint(torch.nn.Linear(1, 1), str(path)),
+                 lambda: load_from_local(str(path))):
+        with pytest.raises(CorruptCheckpointError) as info:
+            load()
+        message = str(info.value)
+        assert f'"{path}"' in message and reason in message, message
+        assert info.value.filename == str(path)
+        # not mistaken for a refused global, no advice to drop safety
+        assert not isinstance(info.value, UntrustedCheckpointError)
+        assert 'not trusted' not in message and 'global' not in message
+        assert 'weights_only' not in message
+
+
+def test_runner_resume_from_truncated_checkpoint_names_it(trained,
+                                                          tmp_path):
+    cfg_path, work_dir = trained
+    cut = tmp_path / 'iter_2.pth'
+    _write_broken('truncated_zip', cut, osp.join(work_dir, 'iter_2.pth'))
+    runner = _runner(cfg_path, tmp_path / 'work', 'test_checkpoint_cut',
+                     resume=True, load_from=str(cut),
+                     **{'train_cfg.max_iters': 3})
+    with pytest.raises(CorruptCheckpointError, match='iter_2.pth.*truncated'):
+        runner.train()
+
+
+def test_zip_that_is_not_a_checkpoint(tmp_path):
+    import zipfile
+    path = tmp_path / 'notes.zip'
+    with zipfile.ZipFile(path, 'w') as archive:
+        archive.writestr('readme.txt', 'not a checkpoint')
+    with pytest.raises(CorruptCheckpointError) as info:
+        load_from_local(str(path))
+    message = str(info.value)
+    assert f'"{path}"' in message
+    assert 'is a zip archive but not a readable torch.save checkpoint' \
+        in message
+
+
+def test_other_failures_keep_torch_error_with_file_note(trained):
+    """A sound checkpoint that fails for another reason (here: a device that
+    does not exist) is not called corrupt; torch's error names the file."""
+    _, work_dir = trained
+    path = osp.join(work_dir, 'iter_2.pth')
+    with pytest.raises(RuntimeError) as info:
+        load_from_local(path, map_location='no_such_device')
+    assert not isinstance(info.value, CheckpointError)
+    assert 'no_such_device' in str(info.value)
+    assert any(path in note for note in info.value.__notes__)

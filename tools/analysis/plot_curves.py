@@ -114,11 +114,17 @@ def _series(entries, key):
     return [p[0] for p in points], [p[1] for p in points]
 
 
+def _is_count(key):
+    """Bookkeeping, not a curve: step/lr/time keys and counts such as
+    ``medical/num_skipped_ignored``."""
+    return key in NON_CURVE_KEYS or key.split('/')[-1].startswith('num_')
+
+
 def _keys(entries, wanted, default):
     present = []
     for e in entries:
         for k in e:
-            if k not in present and k not in NON_CURVE_KEYS and \
+            if k not in present and not _is_count(k) and \
                     isinstance(e[k], (int, float)):
                 present.append(k)
     if wanted is None:
