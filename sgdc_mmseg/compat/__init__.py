@@ -11,7 +11,9 @@ Everything that adapts third-party packages lives here and is applied by
   ``weights_only=True`` unpickler, allow-listing exactly what mmengine
   checkpoints need; turns broken files into clear
   :class:`~.checkpoint.CheckpointError` errors; and makes saving local
-  checkpoints atomic.
+  checkpoints atomic;
+* :mod:`.checkpoint_hook` makes ``CheckpointHook(max_keep_ckpts=N)`` delete
+  old checkpoints only after the new one is saved.
 """
 from .mmcv_ext import MissingMMCVOpError, has_compiled_ops, install_missing_ext
 
@@ -26,6 +28,8 @@ def apply_compat():
     install_missing_ext()
     from .checkpoint import install_safe_checkpoint_loading
     install_safe_checkpoint_loading()
+    from .checkpoint_hook import install_prune_after_save
+    install_prune_after_save()
     _APPLIED = True
 
 

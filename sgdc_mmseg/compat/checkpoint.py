@@ -670,9 +670,9 @@ def find_latest_checkpoint(path):
     what = 'is empty' if not last else \
         f'names "{last}", which does not exist'
     raise CheckpointError(
-        f'Cannot auto-resume: "{record}" {what} (a run stopped while '
-        'CheckpointHook was saving, after it had deleted the oldest '
-        'checkpoint for max_keep_ckpts, leaves this). Checkpoints in '
+        f'Cannot auto-resume: "{record}" {what} (the file was deleted or '
+        'moved, or a run was killed while writing last_checkpoint). '
+        'Checkpoints in '
         f'"{path}": {present or "none"}; resume from one explicitly '
         '(load_from=<file> with resume=True, tools/train.py --resume <file>) '
         'or fix or delete last_checkpoint.', record)

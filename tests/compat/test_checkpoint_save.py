@@ -45,7 +45,8 @@ class ToyModel(BaseModel):
         return out
 
 
-def build_toy_runner(work_dir, max_iters, resume=False, name='toy'):
+def build_toy_runner(work_dir, max_iters, resume=False, name='toy',
+                     max_keep_ckpts=-1):
     """A CPU Runner of :class:`ToyModel` saving every 2 iterations."""
     from torch.utils.data import DataLoader
 
@@ -62,7 +63,8 @@ def build_toy_runner(work_dir, max_iters, resume=False, name='toy'):
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           by_epoch=False, interval=2)),
+                                           by_epoch=False, interval=2,
+                                           max_keep_ckpts=max_keep_ckpts)),
         default_scope='mmengine',
         randomness=dict(seed=0),
         log_level='WARNING',
@@ -76,7 +78,7 @@ sys.path.insert(0, {tests!r})
 import sgdc_mmseg  # the compat layer, as in tools/train.py
 from test_checkpoint_save import build_toy_runner
 
-work_dir, marker = sys.argv[1:3]
+work_dir, marker, keep = sys.argv[1:4]
 real_open = builtins.open
 
 
@@ -113,7 +115,8 @@ def blocking_open(file, mode='r', *args, **kwargs):
 
 
 builtins.open = blocking_open
-build_toy_runner(work_dir, max_iters=6, name='killed').train()
+build_toy_runner(work_dir, max_iters=6, name='killed',
+                 max_keep_ckpts=int(keep)).train()
 '''
 
 
@@ -131,14 +134,19 @@ class _StartIter(Hook):
         self.start = runner.iter
 
 
-def test_sigkill_during_save_then_resume(tmp_path):
+@pytest.mark.parametrize('keep', [-1, 1])
+def test_sigkill_during_save_then_resume(tmp_path, keep):
+    """keep=1: CheckpointHook(max_keep_ckpts=1) must not have deleted
+    iter_2.pth before iter_4.pth was complete (sgdc_mmseg.compat.
+    checkpoint_hook)."""
     work_dir = tmp_path / 'work'
     marker = tmp_path / 'SAVING'
     script = tmp_path / 'killed_save.py'
     script.write_text(_KILLED_SAVE.format(here=HERE,
                                           tests=osp.dirname(HERE)))
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(work_dir), str(marker)],
+        [sys.executable, str(script), str(work_dir), str(marker),
+         str(keep)],
         env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     try:
@@ -169,14 +177,15 @@ def test_sigkill_during_save_then_resume(tmp_path):
 
     # auto resume (tools/train.py --resume) continues from iter 2
     runner = build_toy_runner(work_dir, max_iters=6, resume=True,
-                              name='resumed')
+                              name='resumed', max_keep_ckpts=keep)
     start = _StartIter()
     runner.register_hook(start)
     runner.train()
     assert start.start == 2 and runner.iter == 6
-    assert _final_checkpoints(work_dir) == ['iter_2.pth', 'iter_4.pth',
-                                            'iter_6.pth']
-    for step in (4, 6):
+    kept = ['iter_2.pth', 'iter_4.pth', 'iter_6.pth'] if keep == -1 else \
+        ['iter_6.pth']
+    assert _final_checkpoints(work_dir) == kept
+    for step in [int(n[5:-4]) for n in kept if n != 'iter_2.pth']:
         ckpt = CheckpointLoader.load_checkpoint(
             str(work_dir / f'iter_{step}.pth'))
         assert ckpt['meta']['iter'] == step
