@@ -20,6 +20,15 @@ dataset checks its input up front and names the offending files:
   name with two images (``a.png`` and ``a.jpg``) raises naming both files;
 * with ``ann_file`` only the listed names are used, and a listed name
   without its image or mask raises naming the split file and the names;
+* when the dataset is built (``full_init``), the header of every listed
+  image and mask is read with Pillow (no pixel is decoded) and a
+  :class:`ValueError` lists, by file, every image with an EXIF orientation
+  other than 1 (OpenCV and so mmseg would rotate it on loading, but not its
+  mask; the converters refuse such images too), every mask with more than
+  8 bits per sample (mmseg's ``LoadAnnotations`` casts masks to ``uint8``:
+  class 256 would silently become 0) and every mask less than 2 pixels high
+  or wide (``LoadAnnotations`` squeezes a dimension of size 1 away); a file
+  whose header cannot be read is left to the check below;
 * when a sample is loaded, a file that cannot be read or decoded raises an
   :class:`OSError` naming it (mmcv returns ``None`` or raises an error
   without the file name for a corrupt file);
@@ -41,7 +50,13 @@ from mmengine import fileio
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .image_header import ImageHeader, read_image_header
 from .utils import format_names
+
+#: Masks need at least this many rows and columns: mmseg's
+#: ``LoadAnnotations`` squeezes a dimension of size 1 away.
+MIN_MASK_SIDE = 2
+
 
 def _as_suffixes(suffix: Union[str, Sequence[str]], arg: str) -> Tuple[str]:
     suffixes = (suffix, ) if isinstance(suffix, str) else tuple(suffix)
@@ -101,7 +116,10 @@ class MedicalFolderDataset(BaseSegDataset):
     Raises:
         ValueError: If no class names are given, if the folders do not pair
             up, if one name has two images (or masks), if ``ann_file`` names
-            a missing sample or a name twice, or if no sample is found.
+            a missing sample or a name twice, if no sample is found, or if
+            a file header shows an image with an EXIF orientation other
+            than 1, a mask of more than 8 bits per sample or a mask less
+            than 2 pixels high or wide (every such file is listed).
         FileNotFoundError: If the image or mask folder, or ``ann_file``,
             does not exist.
     """
@@ -393,8 +411,73 @@ class MedicalFolderDataset(BaseSegDataset):
                 + (f'ann_file {self.ann_file!r} is empty.' if use_split else
                    f'no {img_sfx} file in {img_dir!r}.'))
 
-        return [
+        data_list = [
             self._sample(img_dir, ann_dir, images[n],
                          masks[n] if ann_dir is not None else None)
             for n in names
         ]
+        self._check_headers(data_list)
+        return data_list
+
+    # ------------------------------------------------------------------ #
+    # Checking the file headers (once, when the dataset is built)
+    # ------------------------------------------------------------------ #
+    def _header(self, path: str) -> Optional[ImageHeader]:
+        """The header of ``path``, or None when it cannot be read (the
+        sample then fails to load with an error naming the file)."""
+        try:
+            with fileio.get_local_path(
+                    path, backend_args=self.backend_args) as local:
+                return read_image_header(local, path)
+        except OSError:
+            return None
+
+    def _check_headers(self, data_list: List[dict]) -> None:
+        """Refuse rotated images, masks of more than 8 bits and masks
+        under 2x2 pixels, listing every such file."""
+        rotated, deep, small = [], [], []
+        for info in data_list:
+            img = self._header(info['img_path'])
+            if img is not None and img.orientation != 1:
+                rotated.append(
+                    f"{info['img_path']!r} (orientation {img.orientation})")
+            seg = info.get('seg_map_path')
+            mask = self._header(seg) if seg is not None else None
+            if mask is None:
+                continue
+            if mask.bits > 8:
+                deep.append(f'{seg!r} ({mask.bits}-bit, Pillow mode '
+                            f'{mask.mode})')
+            if min(mask.width, mask.height) < MIN_MASK_SIDE:
+                small.append(f'{seg!r} is {mask.shape_text}')
+        problems = []
+        if rotated:
+            problems.append(
+                f'{len(rotated)} image(s) have an EXIF orientation other '
+                f'than 1: {format_names(rotated, sort=False, sep="; ")}. '
+                'OpenCV (and so mmseg) rotates such an image when loading '
+                'it, but not its mask, so they would not line up (the '
+                'dataset converters refuse these images too). Re-save the '
+                'image without the orientation tag if its mask was drawn on '
+                'the pixels as stored, or apply the orientation to the image '
+                'and its mask alike (e.g. PIL.ImageOps.exif_transpose) and '
+                'save both without the tag')
+        if deep:
+            problems.append(
+                f'{len(deep)} mask(s) have more than 8 bits per sample: '
+                f'{format_names(deep, sort=False, sep="; ")}. mmseg\'s '
+                'LoadAnnotations casts masks to uint8, which would turn '
+                'class ids of 256 and more into other ids (256 into 0) '
+                'without an error; save the masks as 8-bit single-channel '
+                'images of class ids')
+        if small:
+            problems.append(
+                f'{len(small)} mask(s) are less than {MIN_MASK_SIDE} pixels '
+                f'high or wide: {format_names(small, sort=False, sep="; ")}'
+                ". mmseg's LoadAnnotations squeezes a dimension of size 1 "
+                'away, so such a mask cannot be loaded as an H x W map; '
+                f'masks (and their images) must be at least {MIN_MASK_SIDE}x'
+                f'{MIN_MASK_SIDE}')
+        if problems:
+            raise ValueError(f'{type(self).__name__}: ' +
+                             '; '.join(problems) + '.')

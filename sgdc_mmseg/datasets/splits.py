@@ -30,7 +30,7 @@ import numpy as np
 
 Fold = Tuple[List[str], List[str]]
 
-from .utils import format_names
+from .utils import atomic_write, format_names
 
 
 def _shown(names: Sequence[str]) -> str:
@@ -167,7 +167,8 @@ def fold_splits(folds: Sequence[Fold]) -> Dict[str, List[str]]:
 
 
 def write_split_file(path: str, names: Sequence[str]) -> str:
-    """Write ``names`` sorted, one per line, to ``path``; returns ``path``.
+    """Write ``names`` sorted, one per line, to ``path`` (atomically: a
+    temporary file renamed into place); returns ``path``.
 
     Raises:
         ValueError: If a name is empty, holds a line break or surrounding
@@ -180,8 +181,7 @@ def write_split_file(path: str, names: Sequence[str]) -> str:
             f'split file {path!r}: name(s) that cannot be written one per '
             f'line: {_shown([repr(n) for n in bad])}.')
     text = ''.join(f'{n}\n' for n in sorted(names))
-    with open(path, 'w', encoding='utf-8', newline='\n') as f:
-        f.write(text)
+    atomic_write(path, text.encode('utf-8'))
     return path
 
 

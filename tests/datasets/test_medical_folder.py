@@ -377,3 +377,105 @@ def test_checks_can_be_switched_off(tmp_path):
     _write(root, 'b', mask_array=_mask(255))
     ds = _build(root, 'PH2Dataset', pipeline=PACK, check_mask_values=False)
     assert int(_load(ds, 1)['data_samples'].gt_sem_seg.data.max()) == 255
+
+
+# --------------------------------------------------------------------- #
+# file headers, checked once when the dataset is built
+# --------------------------------------------------------------------- #
+def _save_with_orientation(path, rgb, orientation=6):
+    from PIL import Image
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(rgb).save(str(path), exif=exif.tobytes())
+
+
+@pytest.mark.parametrize('kind', sorted(DATASET_CFGS))
+@pytest.mark.parametrize('size', [(H, H), (H, W)], ids=['square', 'wide'])
+def test_exif_rotated_image_is_refused_naming_it(tmp_path, kind, size):
+    """OpenCV rotates a JPEG with EXIF orientation 6 on loading (a square
+    one used to load rotated against its mask without any error)."""
+    root = tmp_path / 'data'
+    _write(root, 'a', img_size=size, mask_array=_mask(size=size))
+    _write(root, 'b', '.jpg', img_size=size, mask_array=_mask(size=size))
+    rotated = root / 'images' / 'b.jpg'
+    _save_with_orientation(rotated, _image(1, size))
+    assert cv2.imread(str(rotated)).shape[:2] == size[::-1]  # OpenCV rotates
+    with pytest.raises(ValueError, match=r'1 image\(s\) have an EXIF '
+                       r'orientation other than 1: .*\(orientation 6\)') \
+            as err:
+        _build(root, kind, pipeline=PACK)
+    msg = str(err.value)
+    assert repr(str(rotated)) in msg and 'a.png' not in msg
+    assert 'exif_transpose' in msg and 'without the orientation tag' in msg
+
+
+def test_exif_rotated_png_is_refused_and_orientation_1_passes(tmp_path):
+    root = _layout(tmp_path, names=('a', ))
+    _write(root, 'b', mask=True)
+    _save_with_orientation(root / 'images' / 'a.png', _image(0), 1)
+    assert len(_build(root)) == 2  # orientation 1: nothing to rotate
+    _save_with_orientation(root / 'images' / 'b.png', _image(0), 8)
+    with pytest.raises(ValueError, match=r"b\.png' \(orientation 8\)"):
+        _build(root)
+
+
+def test_exif_check_also_for_images_only(tmp_path):
+    root = tmp_path / 'data'
+    _write(root, 'x', '.jpg', mask=False)
+    _save_with_orientation(root / 'images' / 'x.jpg', _image(0))
+    with pytest.raises(ValueError, match=r"x\.jpg' \(orientation 6\)"):
+        _build(root, data_prefix=dict(img_path='images', seg_map_path=''))
+
+
+@pytest.mark.parametrize('kind', sorted(DATASET_CFGS))
+def test_16_bit_mask_is_refused_before_the_uint8_cast(tmp_path, kind):
+    """mmseg's LoadAnnotations casts to uint8: a 0/256 mask used to load as
+    all background."""
+    root = _layout(tmp_path, names=('a', ))
+    deep = _mask(1).astype(np.uint16) * 256  # class 256: 0 as uint8
+    _write(root, 'b', mask_array=deep)
+    assert cv2.imread(str(root / 'masks' / 'b.png'),
+                      cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    with pytest.raises(ValueError, match=r"1 mask\(s\) have more than 8 bits "
+                       r"per sample: '.*b\.png' \(16-bit, Pillow mode I;16") \
+            as err:
+        _build(root, kind, pipeline=PACK)
+    assert str(root / 'masks' / 'b.png') in str(err.value)
+    assert '256 into 0' in str(err.value)
+    # even with valid class ids and the value checks switched off
+    _write(root, 'b', mask_array=_mask(1).astype(np.uint16))
+    with pytest.raises(ValueError, match=r"b\.png' \(16-bit"):
+        _build(root, kind, pipeline=PACK, check_mask_values=False)
+
+
+@pytest.mark.parametrize('kind', sorted(DATASET_CFGS))
+@pytest.mark.parametrize('size', [(1, 5), (5, 1), (1, 1)])
+def test_degenerate_mask_is_refused_with_its_real_shape(tmp_path, kind,
+                                                       size):
+    """LoadAnnotations squeezes: a 1x5 mask used to be refused as 'shape
+    (5,)', blaming the mask format."""
+    root = _layout(tmp_path, names=('a', ))
+    _write(root, 'thin', img_size=size, mask_array=np.ones(size, np.uint8))
+    with pytest.raises(ValueError) as err:
+        _build(root, kind, pipeline=PACK)
+    msg = str(err.value)
+    assert (f"1 mask(s) are less than 2 pixels high or wide: "
+            f"'{root / 'masks' / 'thin.png'}' is {size[0]}x{size[1]} "
+            '(H x W)') in msg
+    assert 'shape (' not in msg
+
+
+def test_header_problems_are_listed_together(tmp_path):
+    root = _layout(tmp_path, names=('a', ))
+    _write(root, 'deep', mask_array=_mask(1).astype(np.uint16))
+    _write(root, 'thin', img_size=(1, 4), mask_array=np.zeros((1, 4),
+                                                              np.uint8))
+    _write(root, 'turned', '.jpg')
+    _save_with_orientation(root / 'images' / 'turned.jpg', _image(0))
+    with pytest.raises(ValueError) as err:
+        _build(root)
+    msg = str(err.value)
+    for part in ('turned.jpg', 'deep.png', 'thin.png', '1 image(s)',
+                 '1 mask(s) have more', '1 mask(s) are less'):
+        assert part in msg
+

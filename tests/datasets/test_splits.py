@@ -131,3 +131,20 @@ def test_split_files_round_trip(tmp_path):
         assert text.endswith('\n') and text.count('\n') == len(splits[key])
     with pytest.raises(ValueError, match="cannot be written one per line"):
         write_split_files(str(tmp_path / 'bad'), {'x': ['a', 'b\nc']})
+
+
+def test_split_file_is_written_atomically_never_through_a_link(tmp_path):
+    """A split file is written to a temporary file renamed into place: a
+    symbolic link at its name (e.g. into a source folder) is replaced, its
+    target left as it was, and no temporary file is left behind."""
+    import os
+    folder = tmp_path / 'splits'
+    folder.mkdir()
+    elsewhere = tmp_path / 'source_list.txt'
+    elsewhere.write_text('keep me\n')
+    os.symlink(elsewhere, folder / 'train.txt')
+    write_split_files(str(folder), {'train': ['b', 'a']})
+    assert not os.path.islink(folder / 'train.txt')
+    assert read_split_file(str(folder / 'train.txt')) == ['a', 'b']
+    assert elsewhere.read_text() == 'keep me\n'
+    assert sorted(os.listdir(folder)) == ['train.txt']

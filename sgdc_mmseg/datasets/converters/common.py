@@ -6,22 +6,35 @@
   :class:`FileRef` names one file of either kind. Nothing in SOURCE is ever
   written.
 * Checking: :func:`pair_by_name` pairs images and masks by name and lists
-  the unpaired files of both sides; :func:`decode_mask` /
-  :func:`binary_mask` accept only single-channel (or 3 equal channels)
-  0/255 masks; :func:`jpeg_header` reads a JPEG's size without decoding it.
+  the unpaired files of both sides; :func:`check_decodes` decodes every
+  image and mask once in full with Pillow (a truncated or corrupt file is
+  an error naming it, also for JPEGs that are then copied byte for byte);
+  :func:`decode_mask` / :func:`binary_mask` accept only single-channel (or
+  3 equal channels) 8-bit 0/255 masks; :func:`jpeg_header` reads a JPEG's
+  size and EXIF orientation from its header.
 * Writing OUT: :class:`OutputFolder` owns ``images/``, ``masks/`` (and
-  ``instances/`` for CoNIC), ``splits/`` and ``conversion.json``. Every file
-  is written atomically (a temporary file renamed into place);
-  ``conversion.json`` is written last, so a conversion that failed partway
-  has none. A run with the same settings as the one recorded skips the
-  outputs that exist; a run with other settings refuses to mix them unless
-  ``overwrite`` clears the converter's own outputs first.
+  ``instances/`` for CoNIC), ``splits/`` and ``conversion.json``. Nothing
+  is written when OUT, or one of these entries (e.g. a symbolic link),
+  resolves to a place inside SOURCE. Every file is written atomically (a
+  temporary file renamed into place); ``conversion.json`` is written last,
+  so a conversion that failed partway has none. A run with other settings
+  refuses to mix them unless ``overwrite`` clears the converter's own
+  outputs first.
+* Skipping: ``conversion.json`` (and, while a run is under way or after it
+  failed, ``.conversion_pending.json``) records per sample the signature of
+  its source files (:meth:`FileRef.signature`: size and modification time
+  on disk, size and CRC-32 in a zip; CoNIC: a SHA-1 of the patch) and the
+  size and SHA-1 of every output file as written. A re-run with the same
+  settings skips a sample only when both still match
+  (:func:`is_current`); a corrected source file or a damaged output is
+  converted again.
 * :func:`convert_pairs`: the whole image + binary mask conversion shared by
   ISIC 2016, ISIC 2018 and PH2, with a progress bar (mmengine's
   ``track_progress`` / ``track_parallel_progress``).
 """
 import argparse
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import io
@@ -29,6 +42,7 @@ import json
 import os
 import os.path as osp
 import shutil
+import stat
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -40,13 +54,19 @@ import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 
 from ...version import __version__
+from ..image_header import read_image_header
 from ..splits import write_split_files
-from ..utils import MAX_LISTED, format_names
+from ..utils import MAX_LISTED, TMP_SUFFIX, atomic_write, format_names
 
 RECORD_NAME = 'conversion.json'
 PENDING_NAME = '.conversion_pending.json'
 SPLITS_DIR = 'splits'
-_TMP_SUFFIX = '.partial'
+#: Key of the per-sample records in ``conversion.json``.
+SAMPLE_FILES_KEY = 'sample_files'
+_TMP_SUFFIX = TMP_SUFFIX
+#: Images and masks need at least this many rows and columns (mmseg's
+#: ``LoadAnnotations`` squeezes a dimension of size 1 away).
+MIN_SIDE = 2
 
 Size = Tuple[int, int]  # (width, height)
 
@@ -140,6 +160,24 @@ class FileRef:
             return open_zip(self.path).read(self.member)
         except (OSError, zipfile.BadZipFile, KeyError) as e:
             raise ConversionError(f'cannot read {self}: {e}') from None
+
+    def signature(self) -> dict:
+        """What identifies the file's content without reading it: its size
+        and modification time (ns) on disk, its size and CRC-32 in a zip."""
+        try:
+            if self.member is None:
+                st = os.stat(self.path)
+                return dict(size=int(st.st_size),
+                            mtime_ns=int(st.st_mtime_ns))
+            info = open_zip(self.path).getinfo(self.member)
+            return dict(size=int(info.file_size), crc32=int(info.CRC))
+        except (OSError, zipfile.BadZipFile, KeyError) as e:
+            raise ConversionError(f'cannot read {self}: {e}') from None
+
+    @property
+    def root(self) -> str:
+        """Where the file lies: its folder on disk, or the zip file."""
+        return osp.dirname(self.path) if self.member is None else self.path
 
     def __str__(self) -> str:
         return self.path if self.member is None else \
@@ -304,9 +342,30 @@ def check_unique_across_splits(
 # ---------------------------------------------------------------------------
 # images and masks
 # ---------------------------------------------------------------------------
+def check_decodes(data: bytes, where: str, what: str = 'image') -> None:
+    """Decode ``data`` once in full with Pillow, which, unlike OpenCV,
+    always fails on a truncated file.
+
+    Raises:
+        ConversionError: Naming the file, if it is not an image Pillow can
+            read, or is truncated or corrupt.
+    """
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except (OSError, SyntaxError, ValueError, EOFError,
+            Image.DecompressionBombError) as e:
+        raise ConversionError(
+            f'cannot decode the {what} {where} (truncated or corrupt?): '
+            f'{e}') from None
+
+
 def decode_mask(data: bytes, where: str) -> np.ndarray:
     """Decode a mask file as stored (no colour conversion) into a 2-D uint8
-    array. A 3-channel mask is accepted when its channels are equal."""
+    array. A 3-channel mask is accepted when its channels are equal. The
+    file is first decoded in full by :func:`check_decodes`."""
+    check_decodes(data, where, 'mask')
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ConversionError(f'cannot decode the mask {where}.')
@@ -328,7 +387,19 @@ def decode_mask(data: bytes, where: str) -> np.ndarray:
     if arr.dtype != np.uint8:
         raise ConversionError(
             f'mask {where} is {arr.dtype}; expected 8-bit values 0 and 255.')
+    check_min_side(arr.shape, f'mask {where}')
     return np.ascontiguousarray(arr)
+
+
+def check_min_side(shape: Sequence[int], what: str) -> None:
+    """Refuse an image or mask less than :data:`MIN_SIDE` pixels high or
+    wide (the datasets could not load it as an H x W map)."""
+    h, w = int(shape[0]), int(shape[1])
+    if min(h, w) < MIN_SIDE:
+        raise ConversionError(
+            f'{what} is {h}x{w} (H x W); images and masks must be at least '
+            f'{MIN_SIDE}x{MIN_SIDE} (mmseg\'s LoadAnnotations squeezes a '
+            'dimension of size 1 away).')
 
 
 def binary_mask(mask: np.ndarray, where: str) -> np.ndarray:
@@ -352,7 +423,8 @@ def binary_mask(mask: np.ndarray, where: str) -> np.ndarray:
 
 def decode_color(data: bytes, where: str) -> np.ndarray:
     """Decode an image into a BGR uint8 array (as OpenCV and mmcv load it,
-    but ignoring any EXIF orientation)."""
+    but ignoring any EXIF orientation), after :func:`check_decodes`."""
+    check_decodes(data, where, 'image')
     arr = cv2.imdecode(np.frombuffer(data, np.uint8),
                        cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if arr is None:
@@ -361,21 +433,22 @@ def decode_color(data: bytes, where: str) -> np.ndarray:
 
 
 def jpeg_header(data: bytes, where: str) -> Size:
-    """``(width, height)`` of an RGB JPEG, read from its header only.
+    """``(width, height)`` of an RGB JPEG, read from its header only (with
+    :func:`~sgdc_mmseg.datasets.image_header.read_image_header`, as the
+    folder datasets do).
 
     Raises:
         ConversionError: If the file is not an RGB JPEG, or if its EXIF
             orientation is not 1: OpenCV (and so mmseg) would rotate it on
             loading, so a byte-for-byte copy would not line up with its mask.
     """
-    from PIL import Image, UnidentifiedImageError
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            fmt, mode, size = im.format, im.mode, im.size
-            orientation = im.getexif().get(0x0112, 1)
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        header = read_image_header(data, where)
+    except OSError as e:
         raise ConversionError(
             f'cannot read the image {where}: {e}') from None
+    fmt, mode, orientation = header.format, header.mode, header.orientation
+    size = (header.width, header.height)
     if fmt != 'JPEG':
         raise ConversionError(
             f'image {where} is {fmt}, not JPEG; expected the official JPEG.')
@@ -386,7 +459,9 @@ def jpeg_header(data: bytes, where: str) -> Size:
         raise ConversionError(
             f'image {where} has EXIF orientation {orientation}: OpenCV and '
             'mmseg would rotate it when loading it, so it would no longer '
-            'line up with its mask.')
+            'line up with its mask. Re-save it without the orientation tag '
+            '(or apply the orientation to the image and its mask alike, '
+            'e.g. PIL.ImageOps.exif_transpose) before converting.')
     return int(size[0]), int(size[1])
 
 
@@ -411,17 +486,49 @@ def encode_png(arr: np.ndarray, where: str) -> bytes:
     return buf.tobytes()
 
 
-def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file renamed into
-    place, so ``path`` is either absent or complete."""
-    tmp = f'{path}.{os.getpid()}{_TMP_SUFFIX}'
+def file_digest(data: bytes) -> dict:
+    """``{'size': ..., 'sha1': ...}`` of an output file's bytes."""
+    return dict(size=len(data), sha1=hashlib.sha1(data).hexdigest())
+
+
+def write_output(root: str, rel: str, data: bytes) -> dict:
+    """Write ``data`` atomically to ``root/rel``; returns its
+    :func:`file_digest`."""
+    atomic_write(osp.join(root, *rel.split('/')), data)
+    return file_digest(data)
+
+
+def output_intact(path: str, expected) -> bool:
+    """Whether ``path`` is a regular file (not a link) of the recorded size
+    and SHA-1."""
+    if not isinstance(expected, dict):
+        return False
     try:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != expected.get('size'):
+            return False
+        digest = hashlib.sha1()
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(1 << 20), b''):
+                digest.update(chunk)
+    except OSError:
+        return False
+    return digest.hexdigest() == expected.get('sha1')
+
+
+def is_current(previous, sources: dict, root: str,
+               outputs: Sequence[str]) -> bool:
+    """Whether a sample recorded as ``previous`` (``{'sources': ...,
+    'outputs': {rel: digest}}``) can be skipped: same source signatures,
+    the same output files, each intact."""
+    if not isinstance(previous, dict) or previous.get('sources') != sources:
+        return False
+    recorded = previous.get('outputs')
+    if not isinstance(recorded, dict) or set(recorded) != set(outputs):
+        return False
+    return all(
+        output_intact(osp.join(root, *rel.split('/')), recorded[rel])
+        for rel in outputs)
 
 
 # ---------------------------------------------------------------------------
@@ -483,6 +590,9 @@ class OutputFolder:
         self.settings = dict(settings)
         self.data_dirs = tuple(data_dirs)
         self.reuse = False
+        #: ``{name: record}`` of the samples recorded by an earlier run with
+        #: the same settings (filled by :meth:`prepare`).
+        self.previous: Dict[str, dict] = {}
 
     @property
     def owned(self) -> Tuple[str, ...]:
@@ -492,14 +602,22 @@ class OutputFolder:
     def path(self, *parts: str) -> str:
         return osp.join(self.root, *parts)
 
-    def prepare(self, source: str, overwrite: bool = False) -> None:
+    def prepare(self, source: str, overwrite: bool = False,
+                inputs: Iterable[str] = ()) -> None:
         """Check OUT against what it already holds, then get it ready.
 
+        Nothing is written when OUT, or one of the owned entries (a
+        symbolic link, say), resolves to a place inside SOURCE or inside
+        one of the ``inputs`` (the folders or zip files the samples are
+        read from).
+
         Same settings as recorded (in ``conversion.json``, or in the pending
-        record of an interrupted run): existing outputs are kept and
-        skipped. Other settings, or outputs without a readable record:
-        :class:`ConversionError` unless ``overwrite``, which removes the
-        owned entries (and nothing else) first.
+        record of an interrupted run): the per-sample records are kept in
+        :attr:`previous` (and in the pending record, so that a killed run
+        loses none) for :func:`is_current`. Other settings, or outputs
+        without a readable record: :class:`ConversionError` unless
+        ``overwrite``, which removes the owned entries (and nothing else)
+        first.
         """
         conv = self.settings['converter']
         if osp.exists(self.root) and not osp.isdir(self.root):
@@ -511,6 +629,7 @@ class OutputFolder:
                 f'{conv}: the output folder {self.root!r} lies inside SOURCE '
                 f'{osp.abspath(source)!r}; SOURCE is never modified, choose '
                 'another -o.')
+        self._refuse_writes_into(source, inputs)
         for d in self.data_dirs + (SPLITS_DIR,):
             if _is_within(source, self.path(d)):
                 raise ConversionError(
@@ -519,10 +638,11 @@ class OutputFolder:
                     'another -o.')
         present = [e for e in self.owned if osp.lexists(self.path(e))]
         if present and not overwrite:
-            previous = _settings_part(_read_json(self.path(RECORD_NAME)))
+            record = _read_json(self.path(RECORD_NAME))
+            previous = _settings_part(record)
             if previous is None:
-                previous = _settings_part(
-                    _read_json(self.path(PENDING_NAME)))
+                record = _read_json(self.path(PENDING_NAME))
+                previous = _settings_part(record)
             if previous is None:
                 raise ConversionError(
                     f'{conv}: {self.root!r} already holds '
@@ -544,6 +664,7 @@ class OutputFolder:
                     f'{", ".join(self.owned)} are removed), or choose another '
                     '-o.')
             self.reuse = True
+            self.previous = _sample_records(record)
         elif present:
             for e in present:
                 p = self.path(e)
@@ -553,7 +674,7 @@ class OutputFolder:
                     os.remove(p)
         for d in self.data_dirs:
             os.makedirs(self.path(d), exist_ok=True)
-        atomic_write(self.path(PENDING_NAME), _dump_json(self.settings))
+        self.save_pending(self.previous)
         if osp.lexists(self.path(RECORD_NAME)):
             os.remove(self.path(RECORD_NAME))
         if self.reuse:  # leftovers of a killed run
@@ -561,6 +682,33 @@ class OutputFolder:
                 for fn in os.listdir(self.path(d)):
                     if fn.endswith(_TMP_SUFFIX):
                         os.remove(self.path(d, fn))
+            for fn in os.listdir(self.root):
+                if fn.startswith((RECORD_NAME + '.', PENDING_NAME + '.')) \
+                        and fn.endswith(_TMP_SUFFIX):
+                    os.remove(self.path(fn))
+
+    def _refuse_writes_into(self, source: str, inputs: Iterable[str]) -> None:
+        """Raise before anything is written if an owned entry of OUT
+        resolves (symbolic links followed) into SOURCE or an input."""
+        conv = self.settings['converter']
+        roots = [source] + sorted(set(inputs))
+        for entry in self.owned:
+            path = self.path(entry)
+            for root in roots:
+                if _is_within(path, root):
+                    raise ConversionError(
+                        f'{conv}: {path!r} resolves to '
+                        f'{osp.realpath(path)!r}, which lies inside SOURCE '
+                        f'({osp.abspath(root)!r}); SOURCE is never modified, '
+                        'so nothing was written. Remove the symbolic link or '
+                        'choose another -o.')
+
+    def save_pending(self, samples: Mapping[str, dict]) -> None:
+        """Write the pending record: the settings and the per-sample
+        records of the outputs known to be complete."""
+        record = dict(self.settings)
+        record[SAMPLE_FILES_KEY] = {k: samples[k] for k in sorted(samples)}
+        atomic_write(self.path(PENDING_NAME), _dump_json(record))
 
     def finish(self, split_files: Mapping[str, Sequence[str]],
                record: dict) -> List[str]:
@@ -579,6 +727,16 @@ def _dump_json(obj) -> bytes:
     return (json.dumps(obj, indent=2) + '\n').encode('utf-8')
 
 
+def _sample_records(record) -> Dict[str, dict]:
+    """The per-sample records of a ``conversion.json`` or pending record
+    (empty when absent or malformed)."""
+    samples = record.get(SAMPLE_FILES_KEY) if isinstance(record, dict) \
+        else None
+    if not isinstance(samples, dict):
+        return {}
+    return {k: v for k, v in samples.items() if isinstance(v, dict)}
+
+
 # ---------------------------------------------------------------------------
 # running
 # ---------------------------------------------------------------------------
@@ -594,9 +752,14 @@ def _guarded(job):
 
 
 def run_tasks(func: Callable, tasks: Sequence, nproc: int = 1,
-              what: str = 'conversion') -> list:
+              what: str = 'conversion',
+              keep: Optional[Callable[[list], None]] = None) -> list:
     """``func`` over ``tasks`` with mmengine's progress bar, in ``nproc``
     processes when ``nproc > 1``.
+
+    Args:
+        keep (callable, optional): Called with the results of the tasks that
+            passed before the error below is raised.
 
     Raises:
         ConversionError: After all tasks ran, listing every task that
@@ -611,6 +774,8 @@ def run_tasks(func: Callable, tasks: Sequence, nproc: int = 1,
     else:
         results = track_progress(_guarded, jobs, file=sys.stdout)
     errors = [err for _, err in results if err is not None]
+    if errors and keep is not None:
+        keep([res for res, err in results if err is None])
     if errors:
         shown = '\n  - '.join(errors[:MAX_LISTED])
         more = (f'\n  ... ({len(errors) - MAX_LISTED} more)'
@@ -638,10 +803,34 @@ class PairTask:
     copy_jpeg: bool
     is_jpeg: bool
     size: Optional[Size]
+    previous: Optional[dict] = None
+
+    @property
+    def outputs(self) -> Tuple[str, str]:
+        """The output files, relative to ``out_root``."""
+        return (f'images/{self.name}{self.image_suffix}',
+                f'masks/{self.name}.png')
 
 
-def convert_pair(task: PairTask) -> str:
-    """Check and write one pair; returns its name."""
+#: What a conversion task returns: ``(name, record, written)``.
+TaskResult = Tuple[str, dict, bool]
+
+
+def convert_pair(task: PairTask) -> TaskResult:
+    """Check and write one pair, unless :func:`is_current` says its outputs
+    are already there for these very source files.
+
+    Both files are decoded in full (:func:`check_decodes`), also a JPEG that
+    is copied byte for byte.
+
+    Returns:
+        tuple: ``(name, record, written)``; ``record`` holds the source
+        signatures and the digests of the outputs.
+    """
+    sources = dict(image=task.image.signature(), mask=task.mask.signature())
+    img_rel, mask_rel = task.outputs
+    if is_current(task.previous, sources, task.out_root, task.outputs):
+        return task.name, task.previous, False
     mask_where, image_where = str(task.mask), str(task.image)
     mask = binary_mask(decode_mask(task.mask.read_bytes(), mask_where),
                        mask_where)
@@ -649,7 +838,9 @@ def convert_pair(task: PairTask) -> str:
     img = None
     if task.is_jpeg:
         w, h = jpeg_header(data, image_where)
-    if not task.copy_jpeg:
+    if task.copy_jpeg:
+        check_decodes(data, image_where, 'image')
+    else:
         img = decode_color(data, image_where)
         h, w = img.shape[:2]
     if (h, w) != mask.shape:
@@ -659,38 +850,61 @@ def convert_pair(task: PairTask) -> str:
     if task.size is not None:
         img = resize_image(img, task.size)
         mask = resize_nearest(mask, task.size)
-    img_path = osp.join(task.out_root, 'images', task.name + task.image_suffix)
-    atomic_write(img_path, data if task.copy_jpeg else
-                 encode_png(img, img_path))
-    mask_path = osp.join(task.out_root, 'masks', task.name + '.png')
-    atomic_write(mask_path, encode_png(mask, mask_path))
-    return task.name
+    root = task.out_root
+    outputs = {
+        img_rel: write_output(root, img_rel, data if task.copy_jpeg else
+                              encode_png(img, osp.join(root, img_rel))),
+        mask_rel: write_output(root, mask_rel,
+                               encode_png(mask, osp.join(root, mask_rel))),
+    }
+    return task.name, dict(sources=sources, outputs=outputs), True
 
 
-def _pending_tasks(tasks: Sequence, output: OutputFolder,
-                   outputs_of: Callable) -> list:
-    if not output.reuse:
-        return list(tasks)
-    return [t for t in tasks
-            if not all(osp.isfile(p) for p in outputs_of(t))]
+def with_previous(tasks: Sequence, output: OutputFolder) -> list:
+    """``tasks`` (dataclasses with ``name`` and ``previous``), each given
+    the record of its sample from an earlier run with the same settings."""
+    return [dataclasses.replace(t, previous=output.previous.get(t.name))
+            for t in tasks]
+
+
+def run_conversion(func: Callable, tasks: Sequence, output: OutputFolder,
+                   nproc: int, what: str) -> List[TaskResult]:
+    """Run the conversion tasks; when some fail, the records of those that
+    passed are saved in the pending record first (a rerun skips them)."""
+    kept = dict(output.previous)
+
+    def keep(results):
+        passed = {name: record for name, record, _ in results}
+        for t in tasks:  # a failed sample is converted again by the next run
+            if t.name in passed:
+                kept[t.name] = passed[t.name]
+            else:
+                kept.pop(t.name, None)
+        output.save_pending(kept)
+
+    return run_tasks(func, with_previous(tasks, output), nproc, what, keep)
 
 
 def finish_conversion(output: OutputFolder, split_files: Dict[str, List[str]],
-                      extra: dict, num_written: int, num_total: int,
+                      extra: dict, results: Sequence[TaskResult],
                       missing_splits: Mapping[str, str]) -> dict:
-    """Write split files and ``conversion.json``, print the summary and
-    return the record."""
+    """Write split files and ``conversion.json`` (with the per-sample
+    records of ``results``), print the summary and return the record."""
+    num_total = len(results)
+    num_written = sum(1 for _, _, written in results if written)
     record = dict(output.settings)
     record.update(extra)
     record['missing_splits'] = dict(missing_splits)
     record['counts'] = {k: len(v) for k, v in split_files.items()}
     record['split_files'] = [f'{SPLITS_DIR}/{k}.txt' for k in split_files]
+    record[SAMPLE_FILES_KEY] = {
+        name: rec for name, rec, _ in sorted(results, key=lambda r: r[0])}
     output.finish(split_files, record)
     conv = record['converter']
     lines = [
         f'{conv}: {num_total} sample(s) in {output.root} '
         f'({num_written} written, {num_total - num_written} already there '
-        'with the same settings)'
+        'with the same settings, unchanged source files and intact outputs)'
     ]
     for d in output.data_dirs:
         lines.append(f'  {d + "/":11s}{output.path(d)}')
@@ -733,7 +947,9 @@ def convert_pairs(*, converter: str, source: str, out: str,
                              {k: [n for n, *_ in v]
                               for k, v in samples.items()})
     output = OutputFolder(out, settings)
-    output.prepare(source, overwrite)
+    output.prepare(source, overwrite,
+                   inputs={ref.root for pairs in samples.values()
+                           for _, img, mask in pairs for ref in (img, mask)})
     copy_jpeg = is_jpeg and size is None
     suffix = '.jpg' if copy_jpeg else '.png'
     tasks = [
@@ -741,18 +957,14 @@ def convert_pairs(*, converter: str, source: str, out: str,
                  size)
         for pairs in samples.values() for name, img, mask in pairs
     ]
-    todo = _pending_tasks(
-        tasks, output, lambda t: (
-            osp.join(t.out_root, 'images', t.name + t.image_suffix),
-            osp.join(t.out_root, 'masks', t.name + '.png')))
-    run_tasks(convert_pair, todo, nproc, converter)
+    results = run_conversion(convert_pair, tasks, output, nproc, converter)
     extra = dict(
         image_suffix=suffix,
         mask_suffix='.png',
         mask_values={'0': 'background', '1': 'lesion'},
         inputs=inputs)
-    return finish_conversion(output, split_files, extra, len(todo),
-                             len(tasks), missing_splits)
+    return finish_conversion(output, split_files, extra, results,
+                             missing_splits)
 
 
 # ---------------------------------------------------------------------------
@@ -778,7 +990,8 @@ def base_parser(name: str, description: str, epilog: str,
         help='output folder (created if missing)')
     parser.add_argument(
         '--size', nargs='+', type=int, metavar=('W', 'H'),
-        help='resize every sample to W x H (H defaults to W): images with '
+        help='resize every sample to W x H (H defaults to W; both >= 2): '
+        'images with '
         'area averaging (bilinear when enlarging), masks nearest; images '
         'are then written as .png. Default: keep the original size')
     parser.add_argument(
@@ -809,9 +1022,9 @@ def check_args(parser: argparse.ArgumentParser,
     """Validate the common arguments; returns ``--size`` as (W, H)."""
     size = None
     if args.size is not None:
-        if len(args.size) not in (1, 2) or min(args.size) < 1:
-            parser.error('--size takes one or two positive integers: W [H], '
-                         f'got {" ".join(map(str, args.size))}')
+        if len(args.size) not in (1, 2) or min(args.size) < MIN_SIDE:
+            parser.error(f'--size takes one or two integers >= {MIN_SIDE}: '
+                         f'W [H], got {" ".join(map(str, args.size))}')
         size = (args.size[0], args.size[-1])
     if args.nproc < 1:
         parser.error(f'--nproc must be >= 1, got {args.nproc}')
@@ -830,9 +1043,10 @@ def check_size(size) -> Optional[Size]:
     size = tuple(int(s) for s in size)
     if len(size) == 1:
         size = size * 2
-    if len(size) != 2 or min(size) < 1:
+    if len(size) != 2 or min(size) < MIN_SIDE:
         raise ConversionError(
-            f'size must be W or (W, H) with positive integers, got {size!r}.')
+            f'size must be W or (W, H) with integers >= {MIN_SIDE}, got '
+            f'{size!r}.')
     return size
 
 

@@ -31,6 +31,7 @@ class ids 0..6), ``instances/<name>.png`` (uint16 instance ids),
 same fold (:func:`sgdc_mmseg.datasets.splits.grouped_kfold`).
 """
 import csv
+import hashlib
 import os
 import os.path as osp
 import re
@@ -42,11 +43,12 @@ import cv2
 import numpy as np
 
 from ..splits import fold_splits, grouped_kfold
-from .common import (ConversionError, OutputFolder, Size, add_fold_args,
-                     atomic_write, base_parser, check_folds, check_nproc,
-                     check_size, encode_png, finish_conversion, format_names,
-                     fresh_source, load_npy, make_settings, raise_problems,
-                     resize_image, resize_nearest, run_main, run_tasks)
+from .common import (ConversionError, OutputFolder, Size, TaskResult,
+                     add_fold_args, base_parser, check_folds, check_min_side,
+                     check_nproc, check_size, encode_png, finish_conversion,
+                     format_names, fresh_source, is_current, load_npy,
+                     make_settings, raise_problems, resize_image,
+                     resize_nearest, run_conversion, run_main, write_output)
 
 NAME = 'conic'
 DEFAULT_FOLDS = 5
@@ -204,6 +206,8 @@ def check_arrays(folder: str) -> Tuple[int, int, int]:
             f'{NAME}: {images_path!r} (shape {images.shape}) and '
             f'{labels_path!r} (shape {labels.shape}) do not agree in the '
             'number or size of patches.')
+    check_min_side(images.shape[1:3], f'{NAME}: every patch of '
+                   f'{images_path!r}')
     return images.shape[:3]
 
 
@@ -230,15 +234,40 @@ class PatchTask:
     out_root: str
     size: Optional[Size]
     counts: Optional[Tuple[int, ...]]
+    previous: Optional[dict] = None
+
+    @property
+    def outputs(self) -> Tuple[str, ...]:
+        """The output files, relative to ``out_root``."""
+        return tuple(f'{d}/{self.name}.png'
+                     for d in ('images', 'masks', 'instances'))
 
 
-def convert_patch(task: PatchTask) -> str:
-    """Check and write one patch; returns its name."""
+def patch_signature(img: np.ndarray, label: np.ndarray,
+                    counts: Optional[Tuple[int, ...]]) -> dict:
+    """SHA-1 of one patch's image and labels (with their dtypes and
+    shapes), and the counts.csv row it is checked against (None when not
+    checked)."""
+    digest = hashlib.sha1()
+    for arr in (img, label):
+        digest.update(f'{arr.dtype.str}{arr.shape}'.encode('ascii'))
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    return dict(patch_sha1=digest.hexdigest(),
+                counts=None if counts is None else list(counts))
+
+
+def convert_patch(task: PatchTask) -> TaskResult:
+    """Check and write one patch, unless
+    :func:`~.common.is_current` says its outputs are already there for this
+    very patch; returns ``(name, record, written)``."""
     images_path = osp.join(task.folder, 'images.npy')
     labels_path = osp.join(task.folder, 'labels.npy')
     where = f'patch {task.index} ({task.name})'
     img = np.array(load_npy(images_path)[task.index])
     label = np.array(load_npy(labels_path)[task.index])
+    sources = patch_signature(img, label, task.counts)
+    if is_current(task.previous, sources, task.out_root, task.outputs):
+        return task.name, task.previous, False
     inst, cls = label[..., 0], label[..., 1]
     if cls.min() < 0 or cls.max() >= NUM_CLASSES:
         bad = np.unique(cls[(cls < 0) | (cls >= NUM_CLASSES)])
@@ -269,10 +298,12 @@ def convert_patch(task: PatchTask) -> str:
         img = resize_image(img, task.size)
         cls = resize_nearest(cls, task.size)
         inst = resize_nearest(inst, task.size)
-    for sub, arr in (('images', img), ('masks', cls), ('instances', inst)):
-        path = osp.join(task.out_root, sub, task.name + '.png')
-        atomic_write(path, encode_png(arr, path))
-    return task.name
+    outputs = {}
+    for rel, arr in zip(task.outputs, (img, cls, inst)):
+        outputs[rel] = write_output(
+            task.out_root, rel, encode_png(arr, osp.join(task.out_root,
+                                                         rel)))
+    return task.name, dict(sources=sources, outputs=outputs), True
 
 
 @fresh_source
@@ -326,17 +357,13 @@ def convert(source: str, out: str, *, size=None, folds: int = DEFAULT_FOLDS,
                              dict(size=size and list(size), folds=folds,
                                   seed=seed), {'all': names})
     output = OutputFolder(out, settings, ('images', 'masks', 'instances'))
-    output.prepare(source, overwrite)
+    output.prepare(source, overwrite, inputs=[folder])
     tasks = [
         PatchTask(i, name, folder, output.root, size,
                   tuple(int(v) for v in counts[i]) if check_counts else None)
         for i, name in enumerate(names)
     ]
-    if output.reuse:
-        tasks = [t for t in tasks if not all(
-            osp.isfile(osp.join(output.root, d, t.name + '.png'))
-            for d in output.data_dirs)]
-    run_tasks(convert_patch, tasks, nproc, NAME)
+    results = run_conversion(convert_patch, tasks, output, nproc, NAME)
     extra = dict(
         image_suffix='.png',
         mask_suffix='.png',
@@ -344,7 +371,7 @@ def convert(source: str, out: str, *, size=None, folds: int = DEFAULT_FOLDS,
         classes=list(CLASSES),
         patch_size=[int(w), int(h)],
         inputs={'all': folder})
-    return finish_conversion(output, split_files, extra, len(tasks), n, {})
+    return finish_conversion(output, split_files, extra, results, {})
 
 
 EPILOG = f"""\
