@@ -5,7 +5,7 @@ Usage::
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] --out-dir DIR
         [--edges] [--device auto|cpu|cuda:0] [--batch-size N]
         [--resize auto|none|WxH] [--recursive] [--opacity A]
-        [--cfg-options k=v ...] [--no-progress]
+        [--cfg-options k=v ...] [--no-progress] [--overwrite]
 
 INPUT is an image file, a folder (its image files; sub-folders with
 ``--recursive``) or a quoted glob such as ``'scans/**/*.jpg'``. Written under
@@ -16,6 +16,13 @@ DIR, each named after the image's stem:
 * with ``--edges``: ``edges/<stem>.png`` (SGE boundary probability x 255)
   and ``guidance/<stem>.png`` (first 3 PCA components of the SGE guidance
   map as RGB; only for ``kernel_source='structure'`` models).
+
+DIR must not be an input folder, contain one or lie inside one (symlinks
+resolved); an existing file there that this tool did not write (it lists its
+own in ``DIR/.sgdc_outputs.json``) stops the run unless ``--overwrite`` is
+given. Both are checked, and DIR is created and probed for writing, before
+the model is loaded. Files are written atomically, so a killed run can simply
+be run again.
 
 An image that cannot be read does not stop the run: the others are written,
 the failures are listed at the end and the exit status is 1. See
@@ -35,6 +42,9 @@ from mmengine.config import DictAction  # noqa: E402
 
 from sgdc_mmseg.apis import (StructureInferencer, collect_images,  # noqa: E402
                              describe_failure, load_segmentor, save_result)
+from sgdc_mmseg.apis import (OutputNotWritableError,  # noqa: E402
+                             UnsafeOutputError, check_resize, prepare_outputs,
+                             result_files)
 
 
 def parse_args(argv=None):
@@ -48,7 +58,13 @@ def parse_args(argv=None):
         help='image file, folder or (quoted) glob pattern')
     parser.add_argument('--out-dir', required=True,
                         help='folder for masks/, overlays/, edges/, '
-                        'guidance/')
+                        'guidance/ (not an input folder, nor one that '
+                        'contains or lies inside one)')
+    parser.add_argument(
+        '--overwrite', action='store_true',
+        help='replace existing files in --out-dir that this tool did not '
+        'write (without it they stop the run; files listed in '
+        'DIR/.sgdc_outputs.json are always rewritten)')
     parser.add_argument(
         '--edges', action='store_true',
         help='also write the SGE edge map and the guidance picture')
@@ -70,6 +86,11 @@ def parse_args(argv=None):
         help='override settings in the config')
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bar')
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='load a checkpoint that does not fit the model (missing, '
+        'unexpected or differently shaped tensors): what fits is loaded, '
+        'with a warning')
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
@@ -83,8 +104,17 @@ def main(argv=None):
     try:
         files, skipped = collect_images(args.inputs,
                                         recursive=args.recursive)
+        check_resize(args.resize)
+        kinds = ['mask', 'overlay'] + (['edge', 'guidance'] if args.edges
+                                       else [])
+        record, replaced = prepare_outputs(args.out_dir, args.inputs, files,
+                                           kinds, overwrite=args.overwrite)
+    except (FileNotFoundError, ValueError, OutputNotWritableError) as e:
+        raise SystemExit(f'error: {e}')
+    try:
         model = load_segmentor(args.config, args.checkpoint, args.device,
-                               args.cfg_options)
+                               args.cfg_options,
+                               strict=not args.non_strict)
         inferencer = StructureInferencer(model, resize=args.resize,
                                          with_structure=args.edges)
     except (FileNotFoundError, ValueError, RuntimeError) as e:
@@ -100,6 +130,14 @@ def main(argv=None):
     if args.edges and not inferencer.has_guidance:
         print('note: no guidance map (the model has no structure-guided '
               'kernels); writing edge maps only.')
+        kinds.remove('guidance')
+    if replaced:
+        print(f'--overwrite: replacing {len(replaced)} existing file(s) '
+              'that this tool did not write')
+    try:
+        record.claim(result_files(files, kinds))  # recorded before writing
+    except (ValueError, OSError) as e:
+        raise SystemExit(f'error: {e}')
 
     failures, written = [], 0
     start = time.time()
@@ -110,8 +148,9 @@ def main(argv=None):
             continue
         try:
             save_result(outcome, args.out_dir, inferencer.palette,
-                        inferencer.draw_ids, opacity=args.opacity)
-        except OSError as e:
+                        inferencer.draw_ids, opacity=args.opacity,
+                        record=record)
+        except (OSError, UnsafeOutputError) as e:
             failures.append((item['img_path'], str(e)))
             continue
         written += 1

@@ -5,9 +5,14 @@ Usage mirrors mmsegmentation's ``tools/test.py``::
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
         [--show] [--show-dir DIR] [--wait-time S] [--tta]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+        [--non-strict]
 
 The checkpoint is loaded with torch's ``weights_only`` unpickler through the
-sgdc_mmseg compat layer; distributed runs without CUDA use gloo.
+sgdc_mmseg compat layer; distributed runs without CUDA use gloo. It must fit
+the model (same keys and shapes, see :mod:`sgdc_mmseg.engine.weights`),
+otherwise the tool stops with an error before testing; ``--non-strict``
+loads what fits and warns. The config's own ``load_from`` and ``resume`` are
+ignored (the CHECKPOINT argument is what is tested).
 
 ``--out DIR`` sets ``output_dir`` on every evaluator that takes one (mmseg's
 ``IoUMetric`` writes the predicted masks there, ``MedicalMetric``
@@ -16,6 +21,16 @@ sgdc_mmseg compat layer; distributed runs without CUDA use gloo.
 returned metrics, per-class values, per-image metrics, config path and
 sha256, checkpoint path and sha256, date and versions (format in
 docs/inference.md).
+
+Outputs never replace what the tool did not write (see
+:mod:`sgdc_mmseg.apis.outputs`): before the model is built, ``--out`` and
+``--show-dir`` are refused when they are, contain or lie inside a folder of
+the test dataset (images, masks, split file; symlinks resolved), and an
+existing ``summary.json``, ``per_image_metrics.csv`` or ``<image stem>.png``
+in ``--out`` that is not listed in ``DIR/.sgdc_outputs.json`` stops the run
+unless ``--overwrite`` is given. The evaluators write into
+``DIR/.sgdc_staging``; the files are moved into place (atomically) after the
+test.
 """
 import argparse
 import datetime
@@ -34,6 +49,9 @@ if _REPO_ROOT not in sys.path:
 import sgdc_mmseg  # noqa: E402,F401  (compat layer first)
 from mmengine.config import DictAction  # noqa: E402
 from sgdc_mmseg.engine.launch import build_runner, load_config  # noqa: E402
+from sgdc_mmseg.apis.outputs import (  # noqa: E402
+    OutputNotWritableError, OutputRecord, UnsafeOutputError,
+    finish_test_outputs, guard_test_outputs, staging_dir)
 
 MEDICAL_METRIC = 'MedicalMetric'
 SUMMARY_NAME = 'summary.json'
@@ -48,12 +66,18 @@ def parse_args(argv=None):
         '--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument(
         '--out', help='dir to save the predicted segmentation maps (PNG), '
-        'the per-image metrics and summary.json')
+        'the per-image metrics and summary.json (not a folder of the test '
+        'data, nor one that contains or lies inside one)')
+    parser.add_argument(
+        '--overwrite', action='store_true',
+        help='replace existing files in --out that this tool did not write '
+        '(without it they stop the run before the model is built)')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
-        '--show-dir', help='dir where painted images are saved (relative to '
-        'the work dir\'s timestamped folder, as in mmseg)')
+        '--show-dir', help='dir where painted images are saved, under '
+        'DIR/vis_data/vis_image (relative to the current folder; not a '
+        'folder of the test data)')
     parser.add_argument(
         '--wait-time', type=float, default=2,
         help='seconds each shown image stays up')
@@ -67,6 +91,11 @@ def parse_args(argv=None):
         '--tta', action='store_true',
         help='test-time augmentation (needs tta_model and tta_pipeline in '
         'the config)')
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='load a checkpoint that does not fit the model (missing, '
+        'unexpected or differently shaped tensors): what fits is loaded, '
+        'with a warning')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -173,14 +202,19 @@ def configure_out(cfg, out_dir, log=print):
 def build_cfg(args):
     cfg = load_config(args.config, args.launcher, args.cfg_options,
                       args.work_dir)
+    own = cfg.get('load_from', None)
+    if own is not None and own != args.checkpoint:
+        print(f'note: the config\'s load_from "{own}" is ignored; testing '
+              f'"{args.checkpoint}"')
     cfg.load_from = args.checkpoint
+    cfg.resume = False
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.tta:
         enable_tta(cfg)
     args.medical_added = False
-    if args.out is not None:
-        args.medical_added = configure_out(cfg, args.out)
+    if args.out is not None:  # the evaluators write to a staging folder
+        args.medical_added = configure_out(cfg, staging_dir(args.out))
     return cfg
 
 
@@ -288,13 +322,14 @@ def build_summary(args, runner, metrics, medical_added=False):
         per_image=per_image))
 
 
-def write_summary(summary, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    path = osp.join(out_dir, SUMMARY_NAME)
-    with open(path, 'w', encoding='utf-8') as f:
-        json.dump(summary, f, indent=2, allow_nan=False)
-        f.write('\n')
-    return path
+def write_summary(summary, out_dir, record=None):
+    """Write ``out_dir/summary.json`` atomically through ``record`` (an
+    :class:`OutputRecord` of ``out_dir``; a foreign ``summary.json`` is not
+    replaced unless the record allows it)."""
+    if record is None:
+        record = OutputRecord(out_dir)
+    text = json.dumps(summary, indent=2, allow_nan=False) + '\n'
+    return record.write_text(SUMMARY_NAME, text)
 
 
 def main(argv=None):
@@ -303,16 +338,37 @@ def main(argv=None):
             '://' not in args.checkpoint:
         raise SystemExit(f'error: checkpoint "{args.checkpoint}" not found')
     cfg = build_cfg(args)
+    try:  # before the model is built: output folders and foreign files
+        record = guard_test_outputs(cfg, args.out, args.show_dir,
+                                    overwrite=args.overwrite)
+    except (UnsafeOutputError, OutputNotWritableError) as e:
+        raise SystemExit(f'error: {e}')
 
-    runner = build_runner(cfg)
-    metrics = runner.test()
+    from sgdc_mmseg.engine.weights import CheckpointMismatchError
+    runner = build_runner(cfg, strict_load=not args.non_strict)
+    try:
+        metrics = runner.test()
+    except CheckpointMismatchError as e:
+        raise SystemExit(f'error: {e} (--non-strict loads it anyway)')
     if args.out is not None:
         from mmengine.dist import is_main_process
         if is_main_process():
+            moved, kept = finish_test_outputs(record)
+            if moved:
+                print(f'{len(moved)} file(s) written by the evaluators moved '
+                      f'to {args.out}')
             path = write_summary(
                 build_summary(args, runner, metrics, args.medical_added),
-                args.out)
+                args.out, record)
             print(f'summary written to {path}')
+            if kept:
+                raise SystemExit(
+                    f'error: {len(kept)} file(s) written by the evaluators '
+                    'were not moved into place because a file this tool did '
+                    f'not write has their name in {args.out}: they are left '
+                    f'in {staging_dir(args.out)} ({", ".join(kept[:5])}'
+                    f'{" ..." if len(kept) > 5 else ""}); use --overwrite to '
+                    'replace such files')
     return metrics
 
 

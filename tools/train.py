@@ -10,8 +10,12 @@ mmseg); ``--resume PATH`` (or ``--resume=PATH``) resumes from ``PATH``. Put
 ``--resume`` after CONFIG when giving no value.
 
 Differences from mmseg: ``RNGStateHook`` is added to ``custom_hooks`` (exact
-continuation on resume), and distributed runs without CUDA use gloo
-(:mod:`sgdc_mmseg.compat.dist`).
+continuation on resume), distributed runs without CUDA use gloo
+(:mod:`sgdc_mmseg.compat.dist`), and loading ``load_from`` (or a resumed
+checkpoint) logs one line ``N tensors loaded, M missing, K unexpected, S
+shape-mismatched, from FILE``, plus a warning naming the keys that did not
+fit (loading stays non-strict, as fine-tuning needs; see
+:mod:`sgdc_mmseg.engine.launch`).
 """
 import argparse
 import logging

@@ -32,6 +32,8 @@ import torch.nn as nn
 
 from ..visualization import (edge_to_uint8, foreground_ids, guidance_to_rgb,
                              overlay_mask, resolve_palette)
+from .outputs import (OutputRecord, check_output_dir, image_input_dirs,
+                      prepare_output_dir)
 
 #: File name endings (lower case) taken from folders and globs.
 IMAGE_EXTENSIONS = ('.bmp', '.dib', '.jpeg', '.jpg', '.jpe', '.jp2', '.png',
@@ -143,16 +145,34 @@ def resolve_device(device=None):
     return str(device)
 
 
-def load_segmentor(config, checkpoint, device='cpu', cfg_options=None):
+def load_segmentor(config, checkpoint, device='cpu', cfg_options=None,
+                   strict=True):
     """Build a segmentor from ``config`` and load ``checkpoint``.
 
-    A thin layer over mmseg's ``init_model`` (model in eval mode on
-    ``device``, ``model.cfg`` set, ``model.dataset_meta`` from the
-    checkpoint) with clear errors for missing files.
+    The model is built as mmseg's ``init_model`` builds it (eval mode on
+    ``device``, ``model.cfg`` set, no pretrained/init weights). The
+    checkpoint (read through the compat layer with ``weights_only``; an
+    mmengine checkpoint or a bare state dict) must fit the model: with
+    ``strict`` a missing, unexpected or differently shaped tensor raises
+    :class:`~sgdc_mmseg.engine.weights.CheckpointMismatchError` naming the
+    file and the keys; with ``strict=False`` what fits is loaded and a
+    warning says what did not (see :mod:`sgdc_mmseg.engine.weights`).
+
+    ``model.dataset_meta`` comes from the checkpoint's ``meta``
+    (``dataset_meta``, or the old ``CLASSES``/``PALETTE``); a checkpoint
+    without them gets the classes of the config's dataset (test, else val,
+    else train loader), which is logged. Without either it is not set
+    (classes are then named ``class_<i>`` by the inferencer).
     """
+    import logging
+
     import sgdc_mmseg  # noqa: F401  (compat layer before mmseg.apis)
     from mmengine.config import Config
+    from mmengine.logging import print_log
     from mmseg.apis import init_model
+
+    from ..engine.weights import (dataset_meta_from_config, load_weights,
+                                  read_checkpoint)
 
     if isinstance(config, (str, os.PathLike)):
         if not osp.isfile(config):
@@ -162,8 +182,34 @@ def load_segmentor(config, checkpoint, device='cpu', cfg_options=None):
             not osp.isfile(osp.expanduser(str(checkpoint))):
         raise FileNotFoundError(f'checkpoint "{checkpoint}" not found')
     device = resolve_device(device)
-    return init_model(config, None if checkpoint is None else str(checkpoint),
-                      device=device, cfg_options=cfg_options)
+    model = init_model(config, None, device=device, cfg_options=cfg_options)
+    if checkpoint is None:
+        return model
+    filename = str(checkpoint)
+    ckpt = read_checkpoint(osp.expanduser(filename), map_location='cpu')
+    load_weights(model, ckpt, strict=strict, filename=filename)
+    meta = ckpt.get('meta', None) if isinstance(ckpt, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    if meta.get('dataset_meta', None):
+        model.dataset_meta = meta['dataset_meta']
+    elif 'CLASSES' in meta:  # mmseg < 1.x
+        model.dataset_meta = dict(classes=meta['CLASSES'],
+                                  palette=meta.get('PALETTE', None))
+    else:
+        dataset_meta, where = dataset_meta_from_config(model.cfg)
+        if dataset_meta is not None:
+            model.dataset_meta = dataset_meta
+            print_log(
+                f'checkpoint "{filename}" has no dataset_meta: class names '
+                f'taken from the config\'s {where}: '
+                f'{", ".join(map(str, dataset_meta["classes"]))}',
+                logger='current')
+        else:
+            print_log(
+                f'checkpoint "{filename}" has no dataset_meta and the config '
+                'names no classes: classes are named class_<i>',
+                logger='current', level=logging.WARNING)
+    return model
 
 
 def _type_name(transform):
@@ -560,7 +606,52 @@ def describe_failure(exc):
     return f'inference failed: {_reason(exc)}'
 
 
-def save_result(result, out_dir, palette, class_ids, opacity=0.4):
+def check_resize(resize):
+    """Raise the ``ValueError`` of :func:`build_inference_pipeline` for a
+    bad ``resize`` now (before any model work); returns ``resize``."""
+    if resize not in (None, 'none', 'auto'):
+        _parse_scale(resize)
+    return resize
+
+
+def result_files(files, kinds=('mask', 'overlay')):
+    """The files :func:`save_result` may write for the images ``files``:
+    ``<folder>/<stem>.png`` for every kind (see :data:`OUTPUT_FOLDERS`),
+    relative to the output folder."""
+    return [f'{OUTPUT_FOLDERS[k]}/{_stem(f)}.png' for f in files
+            for k in kinds]
+
+
+def prepare_outputs(out_dir, inputs, files, kinds=('mask', 'overlay'),
+                    overwrite=False):
+    """Check an inference run's output folder before any model work.
+
+    In order, so that a refused run creates nothing: ``out_dir`` must not
+    be, contain or lie inside an input folder (the folders given and those
+    of the image files; symlinks resolved), the files the run may write
+    (:func:`result_files` of ``kinds``) must not be foreign files
+    (``overwrite`` allows replacing them), and ``out_dir`` and its
+    sub-folders must be creatable and writable.
+
+    Returns:
+        tuple[OutputRecord, list[str]]: the record of ``out_dir`` (pass it
+        to :func:`save_result` after claiming the files) and the foreign
+        files that will be replaced (only with ``overwrite``).
+
+    Raises:
+        UnsafeOutputError: overlap with an input folder
+            (:class:`ForeignFileError`: a foreign file).
+        OutputNotWritableError: the folder cannot be created or written.
+    """
+    check_output_dir(out_dir, image_input_dirs(inputs, files))
+    record = OutputRecord(out_dir, overwrite=overwrite)
+    replaced = record.check(result_files(files, kinds))
+    prepare_output_dir(out_dir, [OUTPUT_FOLDERS[k] for k in kinds])
+    return record, replaced
+
+
+def save_result(result, out_dir, palette, class_ids, opacity=0.4,
+                record=None):
     """Write the PNGs of one image under ``out_dir``.
 
     ``masks/<stem>.png``: class ids (uint8; uint16 above 255 classes),
@@ -569,19 +660,23 @@ def save_result(result, out_dir, palette, class_ids, opacity=0.4):
     ``edges/<stem>.png``: SGE boundary probability * 255 (grey).
     ``guidance/<stem>.png``: the guidance picture (RGB).
 
+    Every file is written atomically (temporary file + ``os.replace``).
+    With ``record`` (an :class:`~sgdc_mmseg.apis.outputs.OutputRecord` of
+    ``out_dir``) a file is recorded before it is written and a foreign file
+    is not replaced (:class:`ForeignFileError`) unless the record allows
+    it; without one, existing files are replaced.
+
     Returns:
         dict[str, str]: kind -> written path.
     """
     stem = result.stem
     written = {}
+    if record is None:
+        record = OutputRecord(out_dir, track=False)
 
     def write(kind, array):
-        folder = osp.join(out_dir, OUTPUT_FOLDERS[kind])
-        os.makedirs(folder, exist_ok=True)
-        path = osp.join(folder, f'{stem}.png')
-        if not cv2.imwrite(path, array):
-            raise OSError(f'could not write {path}')
-        written[kind] = path
+        written[kind] = record.write_png(f'{OUTPUT_FOLDERS[kind]}/{stem}.png',
+                                         array)
 
     pred = result.pred
     dtype = np.uint8 if pred.max(initial=0) <= 255 else np.uint16
@@ -598,5 +693,6 @@ def save_result(result, out_dir, palette, class_ids, opacity=0.4):
 __all__ = [
     'IMAGE_EXTENSIONS', 'ImageLoadError', 'InferenceResult',
     'StructureInferencer', 'build_inference_pipeline', 'collect_images',
-    'describe_failure', 'load_segmentor', 'resolve_device', 'save_result'
+    'check_resize', 'describe_failure', 'load_segmentor', 'prepare_outputs',
+    'resolve_device', 'result_files', 'save_result'
 ]

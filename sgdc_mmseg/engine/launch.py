@@ -1,6 +1,24 @@
 """What ``tools/train.py`` and ``tools/test.py`` share: reading a config as
 mmseg's tools do and building the Runner (with the CPU-distributed path of
-:mod:`sgdc_mmseg.compat.dist`)."""
+:mod:`sgdc_mmseg.compat.dist`).
+
+Checkpoint loading of the Runner: mmengine's ``Runner.load_checkpoint``
+(what ``load_or_resume`` calls for ``load_from`` and ``resume``, after the
+``before_run`` hooks and before the first iteration) loads with
+``strict=False`` and only logs a warning. :func:`build_runner` replaces it on
+the runner it builds with :func:`use_checkpoint_loading`: the same steps
+(read through mmengine's ``CheckpointLoader``, ``after_load_checkpoint``
+hooks, ``module.`` prefix stripped, wrappers and TTA models unwrapped), but
+the weights go through :func:`sgdc_mmseg.engine.weights.load_weights`:
+
+* ``strict_load=True`` (``tools/test.py``): a checkpoint that does not fit
+  raises :class:`~sgdc_mmseg.engine.weights.CheckpointMismatchError` before
+  any weight is copied and before the test loop runs;
+* ``strict_load=False`` (``tools/train.py``, fine-tuning from
+  ``load_from``): mmengine's behaviour (what fits is loaded), plus one log
+  line ``N tensors loaded, M missing, K unexpected, S shape-mismatched, from
+  FILE`` and a warning naming the keys that do not fit.
+"""
 import os.path as osp
 
 from mmengine.config import Config
@@ -24,14 +42,43 @@ def load_config(config, launcher='none', cfg_options=None, work_dir=None):
     return cfg
 
 
-def build_runner(cfg):
+def use_checkpoint_loading(runner, strict_load=False):
+    """Make ``runner.load_checkpoint`` load through
+    :func:`~sgdc_mmseg.engine.weights.load_weights` (see the module
+    docstring); an explicit ``strict=True`` in a call is honoured too.
+
+    Returns:
+        the runner.
+    """
+    from .weights import load_weights, read_checkpoint
+
+    def load_checkpoint(filename, map_location='cpu', strict=False,
+                        revise_keys=[(r'^module.', '')]):
+        checkpoint = read_checkpoint(filename, map_location=map_location)
+        runner.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        load_weights(runner.model, checkpoint, strict=strict_load or strict,
+                     filename=filename, revise_keys=revise_keys,
+                     logger=runner.logger)
+        runner._has_loaded = True
+        runner.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    runner.load_checkpoint = load_checkpoint
+    return runner
+
+
+def build_runner(cfg, strict_load=False):
     """Build the Runner of ``cfg`` (``runner_type`` honoured); without CUDA a
-    distributed launcher first gets a gloo process group."""
+    distributed launcher first gets a gloo process group. Its checkpoint
+    loading goes through :func:`use_checkpoint_loading` (``strict_load``:
+    a checkpoint that does not fit the model is an error)."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
     from ..compat.dist import setup_cpu_distributed
     setup_cpu_distributed(cfg, cfg.launcher)
     if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
-    return RUNNERS.build(cfg)
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    return use_checkpoint_loading(runner, strict_load)

@@ -255,3 +255,91 @@ def test_save_result(tiny, tmp_path):
     overlay = cv2.imread(written['overlay'], cv2.IMREAD_UNCHANGED)
     assert overlay.shape == SIZES['b'] + (3, )
     assert written['overlay'] == str(tmp_path / 'overlays' / 'b.png')
+
+
+@pytest.fixture
+def mmengine_log():
+    """Messages logged to mmengine's current logger during the test."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    class _Keep(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.INFO)
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(
+                f'{record.levelname} - {record.getMessage()}')
+
+    logger = MMLogger.get_current_instance()
+    handler = _Keep()
+    logger.addHandler(handler)
+    yield handler.messages
+    logger.removeHandler(handler)
+
+
+def _variants(ckpt, root):
+    """Checkpoints that do not fit the tiny model, and a bare state dict."""
+    import torch
+    full = torch.load(ckpt, weights_only=True)
+    paths = dict(other=str(root / 'other.pth'),
+                 missing=str(root / 'missing.pth'),
+                 shape=str(root / 'shape.pth'), bare=str(root / 'bare.pth'))
+    torch.save({'foo.weight': torch.zeros(3)}, paths['other'])
+    sd = {k: v for k, v in full['state_dict'].items()
+          if not k.startswith('decode_head.sge.')}
+    torch.save(dict(full, state_dict=sd), paths['missing'])
+    sd = dict(full['state_dict'])
+    sd['decode_head.conv_seg.bias'] = torch.zeros(5)
+    torch.save(dict(full, state_dict=sd), paths['shape'])
+    torch.save(full['state_dict'], paths['bare'])
+    return paths
+
+
+def test_load_segmentor_refuses_checkpoints_that_do_not_fit(tiny, tmp_path):
+    from sgdc_mmseg.engine.weights import CheckpointMismatchError
+    paths = _variants(tiny['ckpt'], tmp_path)
+    for kind, what in (
+            ('other', r'1 unexpected key \(foo\.weight\), \d+ missing keys '
+             r'\(backbone\.stem\.0\.weight, '),
+            ('missing', r'\d+ missing keys \(decode_head\.sge\.'),
+            ('shape', r'1 shape mismatch \(decode_head\.conv_seg\.bias: '
+             r'checkpoint 5, model 2\)')):
+        with pytest.raises(CheckpointMismatchError,
+                           match=f'checkpoint ".*{kind}.pth" does not fit '
+                           f'the model: .*{what}'):
+            load_segmentor(tiny['cfg'], paths[kind], 'cpu')
+
+
+def test_load_segmentor_non_strict_loads_what_fits_and_warns(tiny, tmp_path,
+                                                             mmengine_log):
+    import torch
+    paths = _variants(tiny['ckpt'], tmp_path)
+    full = torch.load(tiny['ckpt'], weights_only=True)['state_dict']
+    model = load_segmentor(tiny['cfg'], paths['shape'], 'cpu', strict=False)
+    out = '\n'.join(mmengine_log)
+    assert f'WARNING - checkpoint "{paths["shape"]}" does not fit the ' \
+        'model: 1 shape mismatch (decode_head.conv_seg.bias' in out
+    assert '0 missing, 0 unexpected, 1 shape-mismatched' in out
+    assert torch.equal(model.decode_head.conv_seg.weight,
+                       full['decode_head.conv_seg.weight'])
+    assert model.decode_head.conv_seg.bias.shape == (2, )  # kept the model's
+    assert model.dataset_meta == LESION_META  # from the checkpoint's meta
+
+
+def test_load_segmentor_bare_state_dict(tiny, tmp_path, mmengine_log):
+    import torch
+    paths = _variants(tiny['ckpt'], tmp_path)
+    model = load_segmentor(tiny['cfg'], paths['bare'], 'cpu')
+    full = torch.load(tiny['ckpt'], weights_only=True)['state_dict']
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, full[key]), key
+    # no meta: the classes of the config's dataset, and it says so
+    assert model.dataset_meta == dict(
+        classes=('background', 'lesion'),
+        palette=[[0, 0, 0], [255, 255, 255]])
+    assert f'checkpoint "{paths["bare"]}" has no dataset_meta: class names ' \
+        "taken from the config's test_dataloader dataset (BaseSegDataset): " \
+        'background, lesion' in '\n'.join(mmengine_log)

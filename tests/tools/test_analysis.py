@@ -82,6 +82,31 @@ def test_worst_cases_figure(worst, tmp_path, tiny_config, tiny_data_root):
         worst.main([cfg, ckpt, str(empty), '--out', str(tmp_path / 'x.png')])
 
 
+def test_worst_cases_refuses_a_checkpoint_that_does_not_fit(
+        worst, tmp_path, tiny_config, tiny_data_root):
+    import torch
+    cfg = tiny_config()
+    good = save_random_checkpoint(cfg, tmp_path / 'ckpt.pth')
+    full = torch.load(good, weights_only=True)
+    full['state_dict'] = {k: v for k, v in full['state_dict'].items()
+                          if not k.startswith('decode_head.')}
+    ckpt = str(tmp_path / 'backbone_only.pth')
+    torch.save(full, ckpt)
+    summary = tmp_path / 'summary.json'
+    summary.write_text(json.dumps(dict(per_image=_rows(
+        tiny_data_root, [80.0, 20.0]))))
+    out = tmp_path / 'worst.png'
+    args = [cfg, ckpt, str(summary), '--out', str(out), '--num', '1',
+            '--device', 'cpu']
+    with pytest.raises(SystemExit, match=f'error: checkpoint "{ckpt}" does '
+                       r'not fit the model: \d+ missing keys '
+                       r'\(decode_head\.'):
+        worst.main(args)
+    assert not out.exists()
+    assert worst.main(args + ['--non-strict']) == 0
+    assert cv2.imread(str(out)) is not None
+
+
 def _write_run(work_dir, stamp, train_steps, val_steps, offset=0.0):
     folder = work_dir / stamp / 'vis_data'
     folder.mkdir(parents=True)
@@ -124,3 +149,19 @@ def test_plot_curves_errors(curves, tmp_path):
         curves.main([str(tmp_path / 'w'), '--out', str(tmp_path / 'c.png'),
                      '--metrics', 'mAcc'])
     assert not (tmp_path / 'c.png').exists()
+
+
+def test_rank_cases_leaves_out_unscored_images(worst):
+    rows = _rows('/d', [50.0, None, 10.0])
+    rows[2]['skipped'] = 'gt_all_ignored'
+    rows[2]['Dice.lesion'] = float('nan')
+    ranked = worst.rank_cases(rows, 'dice')
+    assert [r['image'] for _, r in ranked] == ['000', '001']
+
+
+def test_plot_curves_skips_counts(curves):
+    entries = [dict(step=1, mIoU=50.0, lr=0.1,
+                    **{'medical/num_skipped_ignored': 2,
+                       'medical/mDice': 60.0})]
+    assert curves._keys(entries, None, lambda k: True) == [
+        'mIoU', 'medical/mDice']

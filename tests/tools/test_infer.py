@@ -1,6 +1,12 @@
 """tools/infer.py on folders, globs and bad files (tiny random model)."""
 import importlib.util
+import json
+import os
 import os.path as osp
+import signal
+import subprocess
+import sys
+import time
 
 import cv2
 import numpy as np
@@ -8,7 +14,7 @@ import pytest
 
 import sgdc_mmseg  # noqa: F401
 from helpers import (LESION_META, REPO_ROOT, make_tiny_dataset, run_tool,
-                     save_random_checkpoint, write_tiny_config)
+                     save_random_checkpoint, tool_env, write_tiny_config)
 
 INFER = osp.join(REPO_ROOT, 'tools', 'infer.py')
 SIZES = dict(a=(30, 40), b=(48, 24), c=(33, 33))  # stem -> (H, W)
@@ -115,5 +121,201 @@ def test_edges_need_an_sge(setup, tmp_path):
     with pytest.raises(SystemExit, match='error: edge maps need an SGE'):
         tool.main([setup['cfg'], setup['ckpt'], str(setup['imgs']),
                    '--out-dir', str(tmp_path), '--edges', '--device', 'cpu',
+                   '--non-strict',  # the checkpoint has SGE weights
                    '--cfg-options', 'model.decode_head.sge=None',
                    'model.decode_head.kernel_source=self'])
+
+
+# --------------------------------------------------------------------- #
+# The output contract: never destroy what the tool did not write
+# --------------------------------------------------------------------- #
+def _tree(folder):
+    """{relative path: bytes} of every file under ``folder``."""
+    out = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = osp.join(root, name)
+            out[osp.relpath(path, folder)] = open(path, 'rb').read()
+    return out
+
+
+def _no_model(*args, **kwargs):
+    raise AssertionError('the model was loaded')
+
+
+@pytest.fixture
+def data(tmp_path):
+    """The project's layout: DATA/images/<name>.png + DATA/masks/<name>.png
+    (3 images; masks hold 0/1)."""
+    make_tiny_dataset(str(tmp_path / 'tiny'), num_images=3)
+    root = tmp_path / 'DATA'
+    root.mkdir()
+    os.rename(tmp_path / 'tiny' / 'img_dir', root / 'images')
+    os.rename(tmp_path / 'tiny' / 'ann_dir', root / 'masks')
+    return root
+
+
+@pytest.mark.parametrize('inputs,out,how', [
+    ('{data}/images', '{data}', 'contains'),
+    ('{data}/images/001.png', '{data}', 'contains'),  # a single file
+    ('{data}/images/*.png', '{data}/images/out', 'lies inside'),
+    ('{data}/images', '{tmp}/link', 'is'),  # a symlink to the input
+])
+def test_out_dir_overlapping_an_input_is_refused(setup, data, tmp_path,
+                                                 monkeypatch, inputs, out,
+                                                 how):
+    (tmp_path / 'link').symlink_to(data / 'images')
+    before = _tree(data)
+    inputs = inputs.format(data=data, tmp=tmp_path)
+    out = out.format(data=data, tmp=tmp_path)
+    tool = _load_tool()
+    monkeypatch.setattr(tool, 'load_segmentor', _no_model)
+    with pytest.raises(SystemExit) as info:
+        tool.main([setup['cfg'], setup['ckpt'], inputs, '--out-dir', out,
+                   '--device', 'cpu', '--no-progress'])
+    msg = str(info.value)
+    assert msg.startswith(f'error: output folder "{out}"'), msg
+    assert f' {how} the input folder ' in msg
+    assert str(data / 'images') in msg
+    assert _tree(data) == before  # the masks (and images) are untouched
+    assert sorted(os.listdir(data)) == ['images', 'masks']
+
+
+def test_unwritable_out_dir_is_refused_before_the_model(setup, tmp_path,
+                                                        monkeypatch):
+    (tmp_path / 'afile').write_text('x')
+    out = tmp_path / 'afile' / 'out'
+    tool = _load_tool()
+    monkeypatch.setattr(tool, 'load_segmentor', _no_model)
+    with pytest.raises(SystemExit,
+                       match=f'error: output folder "{out}" cannot be '
+                       'created'):
+        tool.main([setup['cfg'], setup['ckpt'], str(setup['imgs'] / 'a.png'),
+                   '--out-dir', str(out), '--device', 'cpu'])
+
+
+def test_foreign_file_overwrite_and_rerun(setup, tmp_path, monkeypatch,
+                                          capsys):
+    out = tmp_path / 'out'
+    (out / 'masks').mkdir(parents=True)
+    foreign = out / 'masks' / 'a.png'
+    foreign.write_bytes(b'my own mask')
+    args = [setup['cfg'], setup['ckpt'], str(setup['imgs'] / 'a.png'),
+            '--out-dir', str(out), '--device', 'cpu', '--no-progress']
+    tool = _load_tool()
+    with monkeypatch.context() as m:
+        m.setattr(tool, 'load_segmentor', _no_model)
+        with pytest.raises(SystemExit) as info:
+            tool.main(args)
+    msg = str(info.value)
+    assert msg.startswith(f'error: 1 file(s) in output folder "{out}"')
+    assert f'"{foreign}"' in msg and '--overwrite' in msg
+    assert foreign.read_bytes() == b'my own mask'
+    assert not (out / '.sgdc_outputs.json').exists()
+
+    assert tool.main(args + ['--overwrite']) == 0
+    text = capsys.readouterr().out
+    assert 'replacing 1 existing file(s)' in text
+    _check_outputs(out, ['a'], edges=False)
+    record = json.loads((out / '.sgdc_outputs.json').read_text())
+    assert record['files'] == ['masks/a.png', 'overlays/a.png']
+    first = _tree(out)
+
+    # a re-run may rewrite its own files (no --overwrite needed)
+    assert tool.main(args) == 0
+    assert 'replacing' not in capsys.readouterr().out
+    assert _tree(out) == first
+
+
+_KILLER = '''
+import os, sys, time
+real_replace = os.replace
+count = [0]
+
+def replace(src, dst):
+    if str(src).endswith('.sgdc-tmp') and str(dst).endswith('.png'):
+        count[0] += 1
+        if count[0] == 3:  # image 1 written; image 2's mask half-way
+            open({marker!r}, 'w').close()
+            time.sleep(600)
+    return real_replace(src, dst)
+
+os.replace = replace
+sys.argv = [{infer!r}] + {args!r}
+import runpy
+runpy.run_path({infer!r}, run_name='__main__')
+'''
+
+
+def test_sigkill_during_a_run_then_rerun(setup, data, tmp_path):
+    """SIGKILL after image 1 is written, while image 2's mask is written
+    (its temporary file complete, not yet renamed); the same command then
+    completes, and every file is byte-identical to an uninterrupted run's."""
+    def args(out):
+        return [setup['cfg'], setup['ckpt'], str(data / 'images'),
+                '--out-dir', str(out), '--batch-size', '1', '--device', 'cpu',
+                '--no-progress']
+
+    ref = tmp_path / 'ref'
+    proc = run_tool([INFER] + args(ref), cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    reference = _tree(ref)
+    assert sorted(reference) == ['.sgdc_outputs.json'] + [
+        f'{k}/{i:03d}.png' for k in ('masks', 'overlays') for i in range(3)]
+
+    out = tmp_path / 'out'
+    marker = tmp_path / 'killed_here'
+    script = tmp_path / 'killer.py'
+    script.write_text(_KILLER.format(marker=str(marker), infer=INFER,
+                                     args=args(out)))
+    child = subprocess.Popen([sys.executable, str(script)], cwd=str(tmp_path),
+                             env=tool_env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(3000):  # up to 5 minutes on a loaded machine
+            if marker.exists() or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert marker.exists(), 'the run never reached the third write'
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL
+    interrupted = _tree(out)
+    temps = [p for p in interrupted if p.endswith('.sgdc-tmp')]
+    assert len(temps) == 1 and temps[0].startswith('masks/.001.png.')
+    # nothing truncated under a final name: what is there is complete
+    finals = {p: b for p, b in interrupted.items() if p not in temps}
+    assert sorted(finals) == ['.sgdc_outputs.json', 'masks/000.png',
+                              'overlays/000.png']
+    assert all(reference[p] == b for p, b in finals.items())
+
+    proc = run_tool([INFER] + args(out), cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'wrote 3 of 3 image(s)' in proc.stdout
+    assert _tree(out) == reference  # same files, same bytes, no leftovers
+
+
+def test_checkpoint_must_fit_unless_non_strict(setup, tmp_path):
+    import torch
+    tool = _load_tool()
+    full = torch.load(setup['ckpt'], weights_only=True)
+    other = str(tmp_path / 'other.pth')
+    torch.save({'foo.weight': torch.zeros(3)}, other)
+    args = [str(setup['imgs'] / 'a.png'), '--device', 'cpu', '--no-progress']
+    with pytest.raises(SystemExit, match=f'error: checkpoint "{other}" does '
+                       r'not fit the model: 1 unexpected key \(foo\.weight\),'
+                       r' \d+ missing keys'):
+        tool.main([setup['cfg'], other] + args +
+                  ['--out-dir', str(tmp_path / 'o1')])
+    assert not list((tmp_path / 'o1').rglob('*.png'))  # nothing predicted
+    assert tool.main([setup['cfg'], other] + args +
+                     ['--out-dir', str(tmp_path / 'o2'), '--non-strict']) == 0
+    # a bare state dict (no 'meta') loads
+    bare = str(tmp_path / 'bare.pth')
+    torch.save(full['state_dict'], bare)
+    assert tool.main([setup['cfg'], bare] + args +
+                     ['--out-dir', str(tmp_path / 'o3')]) == 0
+    _check_outputs(tmp_path / 'o3', ['a'], edges=False)

@@ -3,6 +3,7 @@ import hashlib
 import importlib.util
 import json
 import math
+import os
 import os.path as osp
 
 import pytest
@@ -10,7 +11,8 @@ import torch
 from mmengine.config import Config
 
 import sgdc_mmseg  # noqa: F401
-from helpers import REPO_ROOT, run_tool, save_random_checkpoint
+from helpers import (REPO_ROOT, make_tiny_dataset, run_tool,
+                     save_random_checkpoint, write_tiny_config)
 
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 EVALUATORS = '''
@@ -112,3 +114,112 @@ def test_split_per_class_and_json_values(test_tool):
     assert test_tool._json_value(
         {'a': np.float32(0.5), 'b': [float('nan'), np.int64(3)],
          'c': float('inf')}) == {'a': 0.5, 'b': [None, 3], 'c': None}
+
+
+# --------------------------------------------------------------------- #
+# The output contract: never destroy what the tool did not write
+# --------------------------------------------------------------------- #
+def _tree(folder):
+    """{relative path: bytes} of every file under ``folder``."""
+    out = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = osp.join(root, name)
+            out[osp.relpath(path, folder)] = open(path, 'rb').read()
+    return out
+
+
+def _no_runner(*args, **kwargs):
+    raise AssertionError('the runner (model) was built')
+
+
+@pytest.fixture
+def own_data(tmp_path):
+    """A private tiny data set (the refused runs must not touch the shared
+    one even on old code), its config and a checkpoint file."""
+    data = make_tiny_dataset(str(tmp_path / 'data'), num_images=2)
+    cfg = write_tiny_config(str(tmp_path / 'cfg.py'), data)
+    ckpt = tmp_path / 'ckpt.pth'
+    ckpt.write_bytes(b'never read: the run is refused before')
+    return dict(data=tmp_path / 'data', cfg=cfg, ckpt=str(ckpt))
+
+
+@pytest.mark.parametrize('flag,folder,how,role', [
+    ('--out', 'ann_dir', 'is', 'mask folder'),
+    ('--out', '.', 'contains', 'image folder'),
+    ('--out', 'img_dir/preds', 'lies inside', 'image folder'),
+    ('--show-dir', 'ann_dir', 'is', 'mask folder'),
+])
+def test_out_over_the_test_data_is_refused(test_tool, own_data, tmp_path,
+                                           monkeypatch, flag, folder, how,
+                                           role):
+    data = own_data['data']
+    before = _tree(data)
+    target = osp.normpath(str(data / folder))
+    monkeypatch.setattr(test_tool, 'build_runner', _no_runner)
+    with pytest.raises(SystemExit) as info:
+        test_tool.main([own_data['cfg'], own_data['ckpt'], '--work-dir',
+                        str(tmp_path / 'work'), flag, target])
+    msg = str(info.value)
+    what = '--out folder' if flag == '--out' else '--show-dir folder'
+    assert msg.startswith(f'error: {what} "{target}" {how} the {role} of '
+                          'test_dataloader.dataset'), msg
+    assert _tree(data) == before  # ground truth and images untouched
+    assert sorted(os.listdir(data)) == ['ann_dir', 'img_dir']
+
+
+def test_out_symlink_to_the_masks_is_refused(test_tool, own_data, tmp_path,
+                                             monkeypatch):
+    link = tmp_path / 'preds'
+    link.symlink_to(own_data['data'] / 'ann_dir')
+    before = _tree(own_data['data'])
+    monkeypatch.setattr(test_tool, 'build_runner', _no_runner)
+    with pytest.raises(SystemExit, match=r'error: --out folder "[^"]*preds" '
+                       r'\(= [^)]*ann_dir\) is the mask folder'):
+        test_tool.main([own_data['cfg'], own_data['ckpt'], '--work-dir',
+                        str(tmp_path / 'work'), '--out', str(link)])
+    assert _tree(own_data['data']) == before
+
+
+def test_foreign_prediction_name_is_refused_before_the_model(
+        test_tool, own_data, tmp_path, monkeypatch):
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / '001.png').write_bytes(b'a file of mine')
+    monkeypatch.setattr(test_tool, 'build_runner', _no_runner)
+    with pytest.raises(SystemExit) as info:
+        test_tool.main([own_data['cfg'], own_data['ckpt'], '--work-dir',
+                        str(tmp_path / 'work'), '--out', str(out)])
+    msg = str(info.value)
+    assert msg.startswith(f'error: 1 file(s) in output folder "{out}"')
+    assert f'"{out / "001.png"}"' in msg and '--overwrite' in msg
+    assert (out / '001.png').read_bytes() == b'a file of mine'
+    assert os.listdir(out) == ['001.png']
+
+
+def test_overwrite_then_rerun_over_own_outputs(tmp_path, tiny_config):
+    cfg_path = tiny_config(extra=EVALUATORS)
+    ckpt = save_random_checkpoint(cfg_path, tmp_path / 'ckpt.pth')
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'summary.json').write_text('an older summary, not ours')
+    (out / 'notes.txt').write_text('kept')
+    args = [TEST, cfg_path, ckpt, '--work-dir', str(tmp_path / 'work'),
+            '--out', str(out)]
+    proc = run_tool(args + ['--overwrite'], cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert 'replacing 1 existing file(s)' in proc.stdout
+    assert json.loads((out / 'summary.json').read_text())['num_images'] == 8
+    names = [f'{i:03d}.png' for i in range(8)]
+    assert sorted(os.listdir(out)) == sorted(
+        ['.sgdc_outputs.json', 'notes.txt', 'per_image_metrics.csv',
+         'summary.json'] + names)  # the staging folder is gone
+    record = json.loads((out / '.sgdc_outputs.json').read_text())
+    assert set(record['files']) >= set(names) | {'summary.json',
+                                                  'per_image_metrics.csv'}
+    assert (out / 'notes.txt').read_text() == 'kept'
+
+    proc = run_tool(args, cwd=str(tmp_path))  # no --overwrite: all ours
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert 'replacing' not in proc.stdout
+    assert '9 file(s) written by the evaluators moved' in proc.stdout

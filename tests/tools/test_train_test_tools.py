@@ -104,3 +104,105 @@ def test_rng_hook_added_once(train_tool, tiny_config):
         [tiny_config(), '--cfg-options', 'default_scope=other']))
     assert [h['type'] for h in cfg.custom_hooks] == ['mmseg.RNGStateHook']
     assert cfg.work_dir.endswith(osp.join('work_dirs', 'tiny_cfg_2'))
+
+
+TTA = '''
+tta_model = dict(type='SegTTAModel')
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='RandomFlip', prob=0., direction='horizontal'),
+         dict(type='RandomFlip', prob=1., direction='horizontal')],
+        [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]])]
+'''
+
+
+@pytest.fixture(scope='module')
+def test_tool():
+    return _load_tool('test')
+
+
+def _shape_mismatched(good, path):
+    """``good`` with the classifier of 3 classes instead of 2."""
+    ckpt = torch.load(good, weights_only=True)
+    ckpt['state_dict']['decode_head.conv_seg.weight'] = torch.zeros(3, 8, 1,
+                                                                   1)
+    torch.save(ckpt, str(path))
+    return str(path)
+
+
+def test_test_tool_refuses_checkpoints_that_do_not_fit(tmp_path,
+                                                       tiny_config):
+    from helpers import save_random_checkpoint
+    cfg_path = tiny_config(extra=TTA)
+    other = str(tmp_path / 'other.pth')
+    torch.save({'foo.weight': torch.zeros(3)}, other)
+    out = tmp_path / 'out'
+    proc = run_tool([TEST, cfg_path, other, '--work-dir',
+                     str(tmp_path / 'w'), '--out', str(out)],
+                    cwd=str(tmp_path))
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert f'error: checkpoint "{other}" does not fit the model: 1 ' \
+        'unexpected key (foo.weight), 142 missing keys ' \
+        '(backbone.stem.0.weight, ' in proc.stdout, proc.stdout[-3000:]
+    assert '--non-strict loads it anyway' in proc.stdout
+    assert 'Traceback' not in proc.stdout
+    assert 'Iter(test)' not in proc.stdout  # nothing was evaluated
+    assert not (out / 'summary.json').exists()
+
+    # --tta: the TTA model's segmentor is checked the same way
+    good = save_random_checkpoint(cfg_path, tmp_path / 'good.pth')
+    shape = _shape_mismatched(good, tmp_path / 'shape.pth')
+    proc = run_tool([TEST, cfg_path, shape, '--tta', '--work-dir',
+                     str(tmp_path / 'w')], cwd=str(tmp_path))
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert f'error: checkpoint "{shape}" does not fit the model: 1 shape ' \
+        'mismatch (decode_head.conv_seg.weight: checkpoint 3x8x1x1, model ' \
+        '2x8x1x1)' in proc.stdout, proc.stdout[-3000:]
+    assert 'Iter(test)' not in proc.stdout
+
+    # --non-strict: tested with what fits, loudly
+    proc = run_tool([TEST, cfg_path, shape, '--non-strict', '--work-dir',
+                     str(tmp_path / 'w'), '--out', str(out)],
+                    cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert f'WARNING - checkpoint "{shape}" does not fit the model: 1 shape ' \
+        'mismatch' in proc.stdout
+    assert '0 missing, 0 unexpected, 1 shape-mismatched, from ' \
+        f'{shape}' in proc.stdout
+    assert 'Iter(test) [8/8]' in proc.stdout
+    assert (out / 'summary.json').is_file()
+
+
+def test_test_tool_checkpoint_wins_over_config_load_from(test_tool,
+                                                         tiny_config,
+                                                         capsys):
+    cfg_path = tiny_config(extra="load_from = 'config_own.pth'\n"
+                           'resume = True\n')
+    args = test_tool.parse_args([cfg_path, 'cli.pth'])
+    assert args.non_strict is False
+    cfg = test_tool.build_cfg(args)
+    assert cfg.load_from == 'cli.pth' and cfg.resume is False
+    assert 'the config\'s load_from "config_own.pth" is ignored; testing ' \
+        '"cli.pth"' in capsys.readouterr().out
+    assert test_tool.parse_args([cfg_path, 'x.pth',
+                                 '--non-strict']).non_strict is True
+
+
+def test_train_load_from_logs_a_summary(tmp_path, tiny_config):
+    from helpers import save_random_checkpoint
+    cfg_path = tiny_config(max_iters=1, checkpoint_interval=1)
+    good = save_random_checkpoint(cfg_path, tmp_path / 'good.pth')
+    shape = _shape_mismatched(good, tmp_path / 'shape.pth')
+    n = len(torch.load(good, weights_only=True)['state_dict']) - 1
+    work_dir = tmp_path / 'work'
+    proc = run_tool([TRAIN, cfg_path, '--work-dir', str(work_dir),
+                     '--cfg-options', f'load_from={shape}'],
+                    cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-5000:]  # fine-tuning allowed
+    line = (f'{n} tensors loaded, 0 missing, 0 unexpected, 1 '
+            f'shape-mismatched, from {shape}')
+    assert line in proc.stdout
+    logs = list(work_dir.glob('*/*.log'))
+    assert len(logs) == 1 and line in logs[0].read_text()
+    assert (work_dir / 'iter_1.pth').is_file()

@@ -8,7 +8,7 @@ Usage::
     python tools/analysis/worst_cases.py CONFIG CHECKPOINT DIR/summary.json \\
         --out worst.png [--num 8] [--sort-by dice|hd95] [--class NAME]
         [--device auto|cpu|cuda:0] [--thumb 160] [--colors N]
-        [--cfg-options k=v ...]
+        [--cfg-options k=v ...] [--non-strict]
 
 METRICS is ``summary.json`` or ``per_image_metrics.csv`` written by
 ``tools/test.py --out`` (``MedicalMetric``). Cases are ranked by Dice
@@ -18,6 +18,8 @@ images with the config's test pipeline (same predictions as the test); the
 SGE edge map is its boundary probability, the true boundary is
 ``seg_to_boundary`` of the ground truth at the thumbnail size (width 1).
 Overlays fill and outline each foreground class in the dataset palette.
+The checkpoint must fit the model (see :mod:`sgdc_mmseg.engine.weights`);
+``--non-strict`` loads what fits, with a warning.
 """
 import argparse
 import csv
@@ -65,6 +67,11 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
         help='override settings in the config')
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='load a checkpoint that does not fit the model (missing, '
+        'unexpected or differently shaped tensors): what fits is loaded, '
+        'with a warning')
     args = parser.parse_args(argv)
     if args.num < 1:
         parser.error(f'--num must be >= 1, got {args.num}')
@@ -126,6 +133,9 @@ def case_score(row, metric, class_name=None):
 def rank_cases(rows, sort_by='dice', class_name=None):
     """Rows sorted worst first (undefined scores last), with ``score``."""
     metric = SORT_KEYS[sort_by]
+    # Images MedicalMetric did not score (ground truth entirely ignored)
+    # are not cases.
+    rows = [r for r in rows if not r.get('skipped')]
     scored = [(case_score(r, metric, class_name), r) for r in rows]
     defined = [(s, r) for s, r in scored if s is not None]
     undefined = [(s, r) for s, r in scored if s is None]
@@ -243,7 +253,8 @@ def main(argv=None):
         rows = load_per_image(args.metrics)
         cases = rank_cases(rows, args.sort_by, args.class_name)[:args.num]
         model = load_segmentor(args.config, args.checkpoint, args.device,
-                               args.cfg_options)
+                               args.cfg_options,
+                               strict=not args.non_strict)
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         raise SystemExit(f'error: {e}')
     cfg = model.cfg
