@@ -5,7 +5,7 @@ Usage::
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] --out-dir DIR
         [--edges] [--device auto|cpu|cuda:0] [--batch-size N]
         [--resize auto|none|WxH] [--recursive] [--opacity A]
-        [--cfg-options k=v ...] [--no-progress] [--overwrite]
+        [--cfg-options k=v ...] [--no-progress] [--overwrite] [--non-strict]
 
 INPUT is an image file, a folder (its image files; sub-folders with
 ``--recursive``) or a quoted glob such as ``'scans/**/*.jpg'``. Written under
@@ -23,6 +23,12 @@ own in ``DIR/.sgdc_outputs.json``) stops the run unless ``--overwrite`` is
 given. Both are checked, and DIR is created and probed for writing, before
 the model is loaded. Files are written atomically, so a killed run can simply
 be run again.
+
+The checkpoint must fit the model exactly (no missing or unexpected keys,
+no shape mismatches); otherwise the run stops before any image, naming the
+checkpoint and the first offending keys. ``--non-strict`` loads what fits
+and warns. A bare state dict (no ``meta``) loads; the class names then come
+from the config's dataset.
 
 An image that cannot be read does not stop the run: the others are written,
 the failures are listed at the end and the exit status is 1. See

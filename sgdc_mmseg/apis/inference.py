@@ -5,8 +5,10 @@ The library behind ``tools/infer.py`` and
 
 * :func:`collect_images` turns image paths, folders and globs into a list of
   files (clear errors for inputs that match nothing).
-* :func:`load_segmentor` builds the model from a config and a checkpoint with
-  mmseg's ``init_model`` (the compat layer loads it with ``weights_only``).
+* :func:`load_segmentor` builds the model from a config with mmseg's
+  ``init_model`` and loads a checkpoint strictly through
+  :func:`sgdc_mmseg.engine.load_weights` (the compat layer reads it with
+  ``weights_only``); a checkpoint that does not fit is an error.
 * :func:`build_inference_pipeline` is the config's ``test_pipeline`` without
   ``LoadAnnotations``, optionally with a ``Resize`` to the training size
   (``resize='auto'``, see there), so images of any size can be fed.

@@ -165,3 +165,23 @@ def test_plot_curves_skips_counts(curves):
                        'medical/mDice': 60.0})]
     assert curves._keys(entries, None, lambda k: True) == [
         'mIoU', 'medical/mDice']
+
+
+def test_worst_cases_refuses_a_figure_in_the_test_data(
+        worst, tmp_path, tiny_config, tiny_data_root, monkeypatch):
+    cfg = tiny_config()
+    summary = tmp_path / 'summary.json'
+    summary.write_text(json.dumps(dict(per_image=_rows(tiny_data_root,
+                                                       [80.0]))))
+    mask = osp.join(tiny_data_root, 'ann_dir', '000.png')
+    before = open(mask, 'rb').read()
+
+    def no_model(*args, **kwargs):
+        raise AssertionError('the model was loaded before the check')
+
+    monkeypatch.setattr('sgdc_mmseg.apis.load_segmentor', no_model)
+    with pytest.raises(SystemExit, match=r'error: --out folder .*ann_dir.* '
+                       r'is the .*mask folder'):
+        worst.main([cfg, str(tmp_path / 'missing.pth'), str(summary),
+                    '--out', mask])
+    assert open(mask, 'rb').read() == before

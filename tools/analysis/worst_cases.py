@@ -244,12 +244,28 @@ def render(cases, results, out, palette, class_ids, thumb, sort_by,
     return out
 
 
+def check_figure_path(out, config, cfg_options=None):
+    """Refuse a figure path inside the test data's image or mask folders
+    (before any model work), as tools/test.py and tools/infer.py do."""
+    from mmengine.config import Config
+
+    from sgdc_mmseg.apis import check_output_dir, input_dirs_of_test_data
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config "{config}" not found')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    check_output_dir(osp.dirname(osp.abspath(out)),
+                     input_dirs_of_test_data(cfg), what='--out folder')
+
+
 def main(argv=None):
     args = parse_args(argv)
     from mmseg.registry import DATASETS
 
     from sgdc_mmseg.apis import StructureInferencer, load_segmentor
     try:
+        check_figure_path(args.out, args.config, args.cfg_options)
         rows = load_per_image(args.metrics)
         cases = rank_cases(rows, args.sort_by, args.class_name)[:args.num]
         model = load_segmentor(args.config, args.checkpoint, args.device,
