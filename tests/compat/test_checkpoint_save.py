@@ -65,7 +65,7 @@ def build_toy_runner(work_dir, max_iters, resume=False, name='toy',
         default_hooks=dict(checkpoint=dict(type='CheckpointHook',
                                            by_epoch=False, interval=2,
                                            max_keep_ckpts=max_keep_ckpts)),
-        default_scope='mmengine',
+        default_scope='mmseg',  # as every config of this project
         randomness=dict(seed=0),
         log_level='WARNING',
         resume=resume)

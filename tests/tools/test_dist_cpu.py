@@ -118,7 +118,11 @@ def test_explicit_device_ids_none_wins_over_runner_default(tmp_path):
 def test_env_from_mpi(monkeypatch):
     for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
                 'MASTER_PORT'):
-        monkeypatch.delenv(key, raising=False)
+        # set, then delete: monkeypatch then restores the variables that
+        # _env_from_mpi writes (a leaked RANK=3 made later tools think they
+        # were not rank 0)
+        monkeypatch.setenv(key, '')
+        monkeypatch.delenv(key)
     monkeypatch.setenv('OMPI_COMM_WORLD_RANK', '3')
     monkeypatch.setenv('OMPI_COMM_WORLD_SIZE', '4')
     monkeypatch.setenv('OMPI_COMM_WORLD_LOCAL_RANK', '1')
