@@ -47,6 +47,9 @@ setup(
         # under its CPU interpreter in the tests (CUDA builds of torch
         # already bring it).
         'tests': ['pytest', 'triton; platform_system == "Linux"'],
+        # ONNX export of SGDC models (sgdc_mmseg.ops.export) and its tests;
+        # tested with onnx 1.23.2, onnxruntime 1.32.0, onnxscript 0.7.2
+        'onnx': ['onnx', 'onnxruntime', 'onnxscript'],
     },
     license='Apache-2.0',
 )

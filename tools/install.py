@@ -12,6 +12,9 @@ One command, no compiler, no virtual environment of its own::
   missing compiled ops fail only when called. Never both.
 * sgdc_mmseg itself in editable mode, plus the test requirements (pytest,
   and triton on Linux so the Triton kernels are tested on the CPU).
+* ``--extras onnx``: also the optional ``onnx``, ``onnxruntime`` and
+  ``onnxscript`` (ONNX export of SGDC models and its tests; without them
+  those tests skip).
 Extra arguments after ``--`` go to pip.
 """
 import argparse
@@ -53,6 +56,22 @@ def choose_mmcv():
     return 'mmcv-lite==2.1.0'
 
 
+#: Optional extras of setup.py that ``--extras`` may add.
+OPTIONAL_EXTRAS = ('onnx', )
+
+
+def pip_target(tests=True, extras=()):
+    """The editable requirement for this package: ``.``, ``.[tests]`` or
+    ``.[tests,onnx]`` (extras in a fixed order, each once)."""
+    unknown = sorted(set(extras) - set(OPTIONAL_EXTRAS))
+    if unknown:
+        raise ValueError(f'unknown extra(s) {unknown}; choose from '
+                         f'{list(OPTIONAL_EXTRAS)}')
+    names = (['tests'] if tests else []) + [
+        e for e in OPTIONAL_EXTRAS if e in extras]
+    return '.[' + ','.join(names) + ']' if names else '.'
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--torch', default='torch==2.13.0',
@@ -60,6 +79,10 @@ def main():
                         'installed (default: %(default)s)')
     parser.add_argument('--no-tests', action='store_true',
                         help='do not install the test requirements')
+    parser.add_argument('--extras', nargs='+', default=[],
+                        choices=OPTIONAL_EXTRAS,
+                        help='optional extras to add (onnx: onnx, '
+                        'onnxruntime and onnxscript for ONNX export)')
     parser.add_argument('pip_args', nargs='*', help='passed to pip')
     args = parser.parse_args()
 
@@ -73,7 +96,7 @@ def main():
     mmcv_req = choose_mmcv()
     if mmcv_req:
         reqs.append(mmcv_req)
-    target = '.' if args.no_tests else '.[tests]'
+    target = pip_target(not args.no_tests, args.extras)
     cmd = [sys.executable, '-m', 'pip', 'install', *reqs, '-e', target,
            *args.pip_args]
     print('[install] ' + ' '.join(cmd))

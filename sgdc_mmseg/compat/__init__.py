@@ -13,7 +13,9 @@ Everything that adapts third-party packages lives here and is applied by
   :class:`~.checkpoint.CheckpointError` errors; and makes saving local
   checkpoints atomic;
 * :mod:`.checkpoint_hook` makes ``CheckpointHook(max_keep_ckpts=N)`` delete
-  old checkpoints only after the new one is saved.
+  old checkpoints only after the new one is saved;
+* :mod:`.flops` teaches mmengine's FLOP counter the ``sgdc_aggregate``
+  operator (its handle table is private: wrapped there only).
 """
 from .mmcv_ext import MissingMMCVOpError, has_compiled_ops, install_missing_ext
 
@@ -30,6 +32,8 @@ def apply_compat():
     install_safe_checkpoint_loading()
     from .checkpoint_hook import install_prune_after_save
     install_prune_after_save()
+    from .flops import register_flop_handles
+    register_flop_handles()
     _APPLIED = True
 
 

@@ -162,12 +162,13 @@ import os
 import os.path as osp
 import pickle
 import re
-import secrets
 import warnings
 from tempfile import TemporaryDirectory
 from urllib.parse import urlparse
 
 import torch
+
+from ..utils.fileio import atomic_write, remove_stale_temps
 
 __all__ = [
     'CheckpointError', 'CorruptCheckpointError', 'UntrustedCheckpointError',
@@ -572,20 +573,6 @@ def load_from_openmmlab(filename, map_location=None):
                            map_location)
 
 
-def _fsync_folder(folder):
-    """Make a rename in ``folder`` durable (best effort where unsupported)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_write_bytes(data, path):
     """Write ``data`` to ``path`` so that ``path`` is absent/old or complete.
 
@@ -596,31 +583,9 @@ def atomic_write_bytes(data, path):
     created if needed (as ``LocalBackend.put`` does).
     """
     path = os.fspath(path)
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    stale_prefix = f'.{osp.basename(path)}.'
-    for name in os.listdir(folder):
-        if name.startswith(stale_prefix) and name.endswith(PARTIAL_SUFFIX):
-            try:
-                os.remove(osp.join(folder, name))
-            except OSError:
-                pass
-    tmp_path = osp.join(
-        folder, f'{stale_prefix}{secrets.token_hex(4)}{PARTIAL_SUFFIX}')
-    try:
-        # open() (not mkstemp) so the file gets the usual 0o666 & ~umask mode
-        with open(tmp_path, 'xb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        try:
-            os.remove(tmp_path)
-        except OSError:
-            pass
-        raise
-    _fsync_folder(folder)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    remove_stale_temps(path, PARTIAL_SUFFIX)
+    atomic_write(path, data, fsync=True, temp_suffix=PARTIAL_SUFFIX)
 
 
 _MMENGINE_SAVE_CHECKPOINT = None

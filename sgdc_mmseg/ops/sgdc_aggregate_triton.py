@@ -44,7 +44,10 @@ k = 3..9), i.e. at least 2-3 resident blocks (16-24 warps) per SM. The
 sizes come from that and from reasoning, not from timing on a GPU; they are
 not autotuned.
 
-Saved for the backward: ``x``, the logits and ``lse`` --
+Forward and backward run as the ``'triton'`` branch of the
+``sgdc_mmseg::sgdc_aggregate`` operator and its backward operator (see
+:mod:`sgdc_mmseg.ops.sgdc_aggregate`); ``lse`` is the operator's second
+output. Saved for the backward: ``x``, the logits and ``lse`` --
 ``O(C*H*W + heads*k*k*H*W)``, never the ``k*k`` copies of ``x``.
 Accumulation is fp32 for fp16/bf16/fp32 inputs (fp64 for fp64, which serves
 gradcheck); outputs and gradients come back in the input dtype.
@@ -54,8 +57,9 @@ Triton is optional: this module imports without it and
 ``TRITON_INTERPRET=1`` set before this module is first imported, the kernels
 run on CPU tensors under Triton's interpreter (slow; for tests only).
 """
+import contextlib
+
 import torch
-from torch.autograd.function import once_differentiable
 
 from .sgdc_aggregate import check_aggregate_args
 
@@ -262,80 +266,15 @@ def _tiles(h, w, kk_pad, block_elems):
     return tile_h, tile_w
 
 
-class _TritonAggregate(torch.autograd.Function):
-    """Fused Triton forward and backward; saves ``x``, logits and ``lse``."""
-
-    @staticmethod
-    def forward(ctx, x, kernel_logits, kernel_size, num_heads):
-        b, c, h, w = x.shape
-        cph = c // num_heads
-        tl_acc, torch_acc = _acc_dtypes(x.dtype)
-        out = torch.empty_like(x)
-        lse = torch.empty(b, num_heads, h, w, dtype=torch_acc, device=x.device)
-        if x.numel() > 0:
-            # accumulator [BLOCK_C, BLOCK_P] = [16, 4 x 32] at most
-            tile_h, tile_w = _tiles(h, w, 1, 128)
-            block_c = min(_next_pow2(cph), 16)
-            grid = _grid(b, num_heads, h, w, tile_h, tile_w,
-                         triton.cdiv(cph, block_c))
-            _fwd_kernel[grid](
-                x, kernel_logits, out, lse, c, h, w, num_heads, cph,
-                K=kernel_size, TILE_H=tile_h, TILE_W=tile_w,
-                BLOCK_C=block_c, ACC=tl_acc, num_warps=8)
-        ctx.save_for_backward(x, kernel_logits, lse)
-        ctx.kernel_size = kernel_size
-        ctx.num_heads = num_heads
-        return out
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out):
-        x, kernel_logits, lse = ctx.saved_tensors
-        k, heads = ctx.kernel_size, ctx.num_heads
-        b, c, h, w = x.shape
-        cph = c // heads
-        kk_pad = _next_pow2(k * k)
-        tl_acc, _ = _acc_dtypes(x.dtype)
-        grad_out = grad_out.to(x.dtype).contiguous()
-        grad_x = grad_logits = None
-        if ctx.needs_input_grad[0]:
-            grad_x = torch.empty_like(x)
-            if x.numel() > 0:
-                tile_h, tile_w = _tiles(h, w, 1, 128)
-                block_c = min(_next_pow2(cph), 16)
-                grid = _grid(b, heads, h, w, tile_h, tile_w,
-                             triton.cdiv(cph, block_c))
-                _grad_x_kernel[grid](
-                    grad_out, kernel_logits, lse, grad_x, c, h, w, heads, cph,
-                    K=k, TILE_H=tile_h, TILE_W=tile_w, BLOCK_C=block_c,
-                    ACC=tl_acc, num_warps=8)
-        if ctx.needs_input_grad[1]:
-            if x.numel() > 0:
-                grad_logits = torch.empty_like(kernel_logits)
-                tile_h, tile_w = _tiles(h, w, kk_pad, 4096)
-                grid = _grid(b, heads, h, w, tile_h, tile_w)
-                _grad_logits_kernel[grid](
-                    grad_out, x, kernel_logits, lse, grad_logits, c, h, w,
-                    heads, cph, K=k, KK_PAD=kk_pad, TILE_H=tile_h,
-                    TILE_W=tile_w, ACC=tl_acc, num_warps=8)
-            else:  # no channels (or pixels): the output ignores the logits
-                grad_logits = torch.zeros_like(kernel_logits)
-        return grad_x, grad_logits, None, None
-
-
-def sgdc_aggregate_triton(x, kernel_logits, kernel_size, num_heads):
-    """Triton implementation of :func:`sgdc_mmseg.ops.sgdc_aggregate`.
-
-    Needs CUDA tensors (or ``TRITON_INTERPRET=1`` for CPU tensors) in
-    float32, float16, bfloat16 or float64, both of the same dtype and
-    device; non-contiguous inputs are made contiguous.
-    """
+def check_triton_inputs(x, kernel_logits):
+    """Raise a clear error unless the Triton kernels can run on ``x`` and
+    ``kernel_logits`` (Triton importable, one device, one supported dtype,
+    CUDA tensors or the interpreter)."""
     if not triton_available():
         raise RuntimeError(
             'the triton backend of sgdc_aggregate needs the `triton` package '
             f'({_TRITON_IMPORT_ERROR}); `pip install triton`, or use '
             "backend='shift'")
-    check_aggregate_args(x, kernel_logits, kernel_size, num_heads)
     if kernel_logits.device != x.device:
         raise ValueError(
             f'x and kernel_logits must be on the same device, got '
@@ -355,11 +294,95 @@ def sgdc_aggregate_triton(x, kernel_logits, kernel_size, num_heads):
             f"on {x.device}; use backend='shift' (or set TRITON_INTERPRET=1 "
             'before triton is imported to run the kernels on the CPU under '
             "Triton's interpreter, for testing)")
+
+
+def _on_device(x):
+    """Launch on ``x``'s GPU, not the current one."""
     if x.is_cuda:
-        # launch on x's GPU, not the current one
-        with torch.cuda.device(x.device):
-            return _TritonAggregate.apply(x.contiguous(),
-                                          kernel_logits.contiguous(),
-                                          kernel_size, num_heads)
-    return _TritonAggregate.apply(x.contiguous(), kernel_logits.contiguous(),
-                                  kernel_size, num_heads)
+        return torch.cuda.device(x.device)
+    return contextlib.nullcontext()
+
+
+def triton_forward(x, kernel_logits, kernel_size, num_heads):
+    """Forward kernel: ``(out, lse)`` with ``lse`` the ``[B, heads, H, W]``
+    log-sum-exp of each head's logits in the accumulation dtype (the
+    ``'triton'`` branch of the ``sgdc_mmseg::sgdc_aggregate`` operator)."""
+    check_triton_inputs(x, kernel_logits)
+    x, kernel_logits = x.contiguous(), kernel_logits.contiguous()
+    b, c, h, w = x.shape
+    cph = c // num_heads
+    tl_acc, torch_acc = _acc_dtypes(x.dtype)
+    out = torch.empty_like(x)
+    lse = torch.empty(b, num_heads, h, w, dtype=torch_acc, device=x.device)
+    if x.numel() > 0:
+        # accumulator [BLOCK_C, BLOCK_P] = [16, 4 x 32] at most
+        tile_h, tile_w = _tiles(h, w, 1, 128)
+        block_c = min(_next_pow2(cph), 16)
+        grid = _grid(b, num_heads, h, w, tile_h, tile_w,
+                     triton.cdiv(cph, block_c))
+        with _on_device(x):
+            _fwd_kernel[grid](
+                x, kernel_logits, out, lse, c, h, w, num_heads, cph,
+                K=kernel_size, TILE_H=tile_h, TILE_W=tile_w,
+                BLOCK_C=block_c, ACC=tl_acc, num_warps=8)
+    elif lse.numel() > 0:  # no channels: lse is still defined
+        lse = kernel_logits.view(b, num_heads, -1, h, w).to(
+            torch_acc).logsumexp(dim=2)
+    return out, lse
+
+
+def triton_backward(grad_out, x, kernel_logits, lse, kernel_size, num_heads,
+                    need_x, need_logits):
+    """Backward kernels: ``(grad_x, grad_logits)``, an empty tensor for a
+    gradient that is not needed (the ``'triton'`` branch of the
+    ``sgdc_mmseg::sgdc_aggregate_backward`` operator)."""
+    check_triton_inputs(x, kernel_logits)
+    x, kernel_logits = x.contiguous(), kernel_logits.contiguous()
+    k, heads = kernel_size, num_heads
+    b, c, h, w = x.shape
+    cph = c // heads
+    kk_pad = _next_pow2(k * k)
+    tl_acc, torch_acc = _acc_dtypes(x.dtype)
+    lse = lse.to(torch_acc).contiguous()
+    grad_out = grad_out.to(x.dtype).contiguous()
+    grad_x, grad_logits = x.new_empty(0), kernel_logits.new_empty(0)
+    if need_x:
+        grad_x = torch.empty_like(x)
+        if x.numel() > 0:
+            tile_h, tile_w = _tiles(h, w, 1, 128)
+            block_c = min(_next_pow2(cph), 16)
+            grid = _grid(b, heads, h, w, tile_h, tile_w,
+                         triton.cdiv(cph, block_c))
+            with _on_device(x):
+                _grad_x_kernel[grid](
+                    grad_out, kernel_logits, lse, grad_x, c, h, w, heads,
+                    cph, K=k, TILE_H=tile_h, TILE_W=tile_w, BLOCK_C=block_c,
+                    ACC=tl_acc, num_warps=8)
+    if need_logits:
+        if x.numel() > 0:
+            grad_logits = torch.empty_like(kernel_logits)
+            tile_h, tile_w = _tiles(h, w, kk_pad, 4096)
+            grid = _grid(b, heads, h, w, tile_h, tile_w)
+            with _on_device(x):
+                _grad_logits_kernel[grid](
+                    grad_out, x, kernel_logits, lse, grad_logits, c, h, w,
+                    heads, cph, K=k, KK_PAD=kk_pad, TILE_H=tile_h,
+                    TILE_W=tile_w, ACC=tl_acc, num_warps=8)
+        else:  # no channels (or pixels): the output ignores the logits
+            grad_logits = torch.zeros_like(kernel_logits)
+    return grad_x, grad_logits
+
+
+def sgdc_aggregate_triton(x, kernel_logits, kernel_size, num_heads):
+    """Triton implementation of :func:`sgdc_mmseg.ops.sgdc_aggregate`,
+    through the ``sgdc_mmseg::sgdc_aggregate`` operator.
+
+    Needs CUDA tensors (or ``TRITON_INTERPRET=1`` for CPU tensors) in
+    float32, float16, bfloat16 or float64, both of the same dtype and
+    device; non-contiguous inputs are made contiguous.
+    """
+    check_triton_inputs(x, kernel_logits)
+    check_aggregate_args(x, kernel_logits, kernel_size, num_heads)
+    return torch.ops.sgdc_mmseg.sgdc_aggregate(
+        x.contiguous(), kernel_logits.contiguous(), kernel_size, num_heads,
+        'triton')[0]

@@ -271,3 +271,176 @@ def test_environment_variable_overrides_auto(monkeypatch):
     monkeypatch.setenv('SGDC_AGGREGATE_BACKEND', 'fast')
     with pytest.raises(ValueError, match='SGDC_AGGREGATE_BACKEND'):
         sgdc_aggregate(x, logits, 3, 2, backend='auto')
+
+
+# --- the torch.library operator: compile, double backward, contract ------
+
+def _op_args(dtype=torch.float32, requires_grad=False, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 4, 5, 6, generator=gen, dtype=dtype)
+    logits = torch.randn(2, 2 * 9, 5, 6, generator=gen, dtype=dtype)
+    return (x.requires_grad_(requires_grad),
+            logits.requires_grad_(requires_grad))
+
+
+@pytest.mark.parametrize('op', ['sgdc_aggregate', 'sgdc_aggregate_backward'])
+def test_operator_passes_opcheck(op):
+    # schema, fake (meta) implementation, autograd registration and AOT
+    # dispatch with dynamic shapes, as torch.library.opcheck checks them
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 2, 3, 4, generator=gen, requires_grad=True)
+    logits = torch.randn(1, 9, 3, 4, generator=gen, requires_grad=True)
+    if op == 'sgdc_aggregate':
+        args = (x, logits, 3, 1, 'shift')
+    else:
+        _, weights = torch.ops.sgdc_mmseg.sgdc_aggregate(
+            x.detach(), logits.detach(), 3, 1, 'shift')
+        grad = torch.randn(1, 2, 3, 4, generator=gen, requires_grad=True)
+        args = (grad, x, logits, weights, 3, 1, 'shift', True, True)
+    torch.library.opcheck(getattr(torch.ops.sgdc_mmseg, op).default, args)
+
+
+def test_operator_outputs_and_saved_weights():
+    x, logits = _op_args()
+    out, weights = torch.ops.sgdc_mmseg.sgdc_aggregate(x, logits, 3, 2,
+                                                       'shift')
+    torch.testing.assert_close(out, shift_reference(x, logits, 3, 2),
+                               **FP32_TOL)
+    expected = logits.reshape(2, 2, 9, 5, 6).softmax(2).reshape(2, 18, 5, 6)
+    torch.testing.assert_close(weights, expected, **FP32_TOL)
+    assert not weights.requires_grad
+
+
+@pytest.mark.parametrize('backend,match', [('auto', "resolves 'auto'"),
+                                           ('reference', 'without the op')])
+def test_operator_rejects_unresolved_backends(backend, match):
+    x, logits = _op_args()
+    with pytest.raises(ValueError, match=match):
+        torch.ops.sgdc_mmseg.sgdc_aggregate(x, logits, 3, 2, backend)
+
+
+def test_operator_rejects_mixed_dtypes():
+    x, logits = _op_args()
+    with pytest.raises(TypeError, match='same floating dtype.*promotes'):
+        torch.ops.sgdc_mmseg.sgdc_aggregate(x, logits.double(), 3, 2,
+                                            'shift')
+
+
+def test_shift_double_backward_float64():
+    # the backward is itself an operator, differentiated through the
+    # reference form: second derivatives are exact, not silently zero
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 2, 3, 4, generator=gen, dtype=torch.float64,
+                    requires_grad=True)
+    logits = torch.randn(1, 9, 3, 4, generator=gen, dtype=torch.float64,
+                         requires_grad=True)
+    assert torch.autograd.gradgradcheck(
+        lambda a, b: sgdc_aggregate(a, b, 3, 1, backend='shift'),
+        (x, logits))
+
+
+def test_shift_double_backward_matches_reference():
+    x, logits = _op_args(requires_grad=True)
+    g = torch.randn(2, 4, 5, 6, generator=torch.Generator().manual_seed(1))
+
+    def penalty(fn):
+        gx, gl = torch.autograd.grad(fn(x, logits), (x, logits), g,
+                                     create_graph=True)
+        return torch.autograd.grad(gx.square().sum() + gl.square().sum(),
+                                   (x, logits))
+
+    got = penalty(lambda a, b: sgdc_aggregate(a, b, 3, 2, backend='shift'))
+    ref = penalty(lambda a, b: shift_reference(a, b, 3, 2))
+    for a, r in zip(got, ref):
+        torch.testing.assert_close(a, r, atol=1e-4, rtol=1e-4)
+
+
+def _tiny_sgdc(seed=0):
+    from sgdc_mmseg.models.layers import SGDC
+    torch.manual_seed(seed)
+    # layer scale 0.5 so the aggregation branch matters in the gradients
+    return SGDC(8, guide_channels=4, num_heads=2, kernel_size=3,
+                mlp_ratio=1.0, layer_scale_init=0.5)
+
+
+def _train_loss(block, x, guidance):
+    return block(x, guidance).square().mean()
+
+
+def _sgdc_inputs(b=2, h=6, w=7, seed=1, guide_scale=2):
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.randn(b, 8, h, w, generator=gen),
+            torch.randn(b, 4, -(-h // guide_scale), -(-w // guide_scale),
+                        generator=gen))
+
+
+def _grads_after(loss_fn, block, *inputs):
+    block.zero_grad()
+    loss = loss_fn(block, *inputs)
+    loss.backward()
+    return loss.detach(), [p.grad.clone() for p in block.parameters()]
+
+
+@pytest.mark.filterwarnings('ignore:Your compiler for AOTAutograd')
+def test_compile_fullgraph_training_step_aot_eager():
+    from torch._dynamo.testing import AotEagerAndRecordGraphs
+    torch._dynamo.reset()
+    block = _tiny_sgdc().train()
+    inputs = _sgdc_inputs()
+    loss_e, grads_e = _grads_after(_train_loss, block, *inputs)
+    recorder = AotEagerAndRecordGraphs()
+    compiled = torch.compile(_train_loss, fullgraph=True, backend=recorder)
+    loss_c, grads_c = _grads_after(compiled, block, *inputs)
+    torch.testing.assert_close(loss_c, loss_e)
+    for gc, ge in zip(grads_c, grads_e):
+        torch.testing.assert_close(gc, ge, atol=1e-6, rtol=1e-5)
+    assert grads_c[0].abs().sum() > 0
+    # forward and backward each hold our operator as one node
+    fw = [n.target for g in recorder.fw_graphs for n in g.graph.nodes]
+    bw = [n.target for g in recorder.bw_graphs for n in g.graph.nodes]
+    assert fw.count(torch.ops.sgdc_mmseg.sgdc_aggregate.default) == 1
+    assert bw.count(torch.ops.sgdc_mmseg.sgdc_aggregate_backward.default) \
+        == 1
+
+
+def test_compile_fullgraph_eval_forward_dynamic_sizes():
+    from torch._dynamo.testing import CompileCounterWithBackend
+    torch._dynamo.reset()
+    block = _tiny_sgdc().eval()
+    counter = CompileCounterWithBackend('aot_eager')
+    compiled = torch.compile(block, fullgraph=True, dynamic=True,
+                             backend=counter)
+    frames = []
+    with torch.no_grad():
+        for h, w in [(6, 7), (9, 5)]:
+            # guidance at the size of x: mmseg's bilinear resize of a
+            # smaller guidance specializes its size (not our operator)
+            inputs = _sgdc_inputs(h=h, w=w, guide_scale=1)
+            torch.testing.assert_close(compiled(*inputs), block(*inputs))
+            frames.append(counter.frame_count)
+    assert frames[0] >= 1 and frames[1] == frames[0]  # no recompilation
+
+
+def _cpp_compiler():
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+        return get_cpp_compiler()
+    except Exception:  # no working compiler found
+        return None
+
+
+@pytest.mark.skipif(_cpp_compiler() is None,
+                    reason='Inductor needs a C++ compiler (none found)')
+def test_compile_inductor_forward_and_backward():
+    torch._dynamo.reset()
+
+    def fn(a, b):
+        return (sgdc_aggregate(a, b, 3, 2).sigmoid() * 2).sum()
+
+    x, logits = _op_args(requires_grad=True)
+    eager = torch.autograd.grad(fn(x, logits), (x, logits))
+    got = torch.autograd.grad(
+        torch.compile(fn, fullgraph=True, backend='inductor')(x, logits),
+        (x, logits))
+    for a, r in zip(got, eager):
+        torch.testing.assert_close(a, r, **FP32_TOL)

@@ -264,3 +264,17 @@ def test_cuda_auto_selects_triton():
         out.double(), unfold_reference(x.double(), logits.double(), 5, 2),
         **FP32_TOL)
     assert torch.equal(out, tri.sgdc_aggregate_triton(x, logits, 5, 2))
+
+
+@needs_kernels
+def test_operator_opcheck_triton():
+    # schema, fake implementation (the per-head log-sum-exp as the saved
+    # output), autograd registration and AOT dispatch of the triton branch
+    x = torch.randn(1, 2, 3, 4, device=DEVICE, requires_grad=True)
+    logits = torch.randn(1, 9, 3, 4, device=DEVICE, requires_grad=True)
+    out, lse = torch.ops.sgdc_mmseg.sgdc_aggregate(x, logits, 3, 1, 'triton')
+    assert lse.shape == (1, 1, 3, 4) and lse.dtype == torch.float32
+    torch.testing.assert_close(lse, logits.detach().logsumexp(1,
+                                                              keepdim=True))
+    torch.library.opcheck(torch.ops.sgdc_mmseg.sgdc_aggregate.default,
+                          (x, logits, 3, 1, 'triton'))

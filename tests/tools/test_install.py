@@ -44,3 +44,35 @@ def test_incompatible_full_mmcv_is_an_error(monkeypatch, install):
     fake(monkeypatch, install, {'mmcv': '2.2.0'}, has_ext=True)
     with pytest.raises(SystemExit, match='mmcv>=2.0.0,<2.2.0'):
         install.choose_mmcv()
+
+
+@pytest.mark.parametrize('tests,extras,target', [
+    (True, [], '.[tests]'),
+    (False, [], '.'),
+    (True, ['onnx'], '.[tests,onnx]'),
+    (False, ['onnx', 'onnx'], '.[onnx]'),
+])
+def test_pip_target_with_extras(install, tests, extras, target):
+    assert install.pip_target(tests, extras) == target
+
+
+def test_unknown_extra_is_an_error(install):
+    with pytest.raises(ValueError, match=r"unknown extra\(s\) \['gpu'\]"):
+        install.pip_target(True, ['gpu'])
+
+
+def test_extras_flag_reaches_pip(monkeypatch, install):
+    calls = []
+    monkeypatch.setattr(install, '_installed',
+                        {'torch': '2.13.0', 'mmcv-lite': '2.1.0'}.get)
+    monkeypatch.setattr(install.subprocess, 'check_call',
+                        lambda cmd, cwd=None: calls.append(cmd))
+    monkeypatch.setattr(install.sys, 'argv',
+                        ['install.py', '--extras', 'onnx'])
+    install.main()
+    assert calls[0][-2:] == ['-e', '.[tests,onnx]']
+
+
+def test_setup_declares_the_onnx_extra():
+    text = open(osp.join(REPO_ROOT, 'setup.py')).read()
+    assert "'onnx': ['onnx', 'onnxruntime', 'onnxscript']" in text
