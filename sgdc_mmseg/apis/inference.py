@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..engine.launch import config_type_name
 from ..visualization import (edge_to_uint8, foreground_ids, guidance_to_rgb,
                              overlay_mask, resolve_palette)
 from .outputs import (OutputRecord, check_output_dir, image_input_dirs,
@@ -214,14 +215,6 @@ def load_segmentor(config, checkpoint, device='cpu', cfg_options=None,
     return model
 
 
-def _type_name(transform):
-    kind = transform.get('type', '') if isinstance(transform, dict) else \
-        transform
-    if isinstance(kind, str):
-        return kind.split('.')[-1]
-    return getattr(kind, '__name__', type(kind).__name__)
-
-
 def _config_pipeline(cfg, split):
     pipeline = cfg.get(f'{split}_pipeline', None)
     if pipeline is None:
@@ -252,7 +245,8 @@ def _auto_scale(cfg, test_names):
         return None, (f"test_cfg.mode is {test_cfg.get('mode')!r}: images "
                       'are used at their own size')
     train = _config_pipeline(cfg, 'train') or []
-    resizing = [n for n in map(_type_name, train) if n in RESIZING_TRANSFORMS]
+    resizing = [n for n in map(config_type_name, train)
+                if n in RESIZING_TRANSFORMS]
     if resizing:
         return None, ('the train pipeline resizes/crops '
                       f'({", ".join(resizing)}): images are used at their '
@@ -296,8 +290,8 @@ def build_inference_pipeline(cfg, resize='auto'):
         raise ValueError('the config has no test_pipeline (nor '
                          'test_dataloader.dataset.pipeline)')
     pipeline = [copy.deepcopy(t) for t in pipeline
-                if _type_name(t) != 'LoadAnnotations']
-    names = [_type_name(t) for t in pipeline]
+                if config_type_name(t) != 'LoadAnnotations']
+    names = [config_type_name(t) for t in pipeline]
     if 'TestTimeAug' in names:
         raise ValueError('the test pipeline uses TestTimeAug; inference needs '
                          'a plain one (set test_pipeline in the config)')

@@ -43,6 +43,8 @@ import re
 import secrets
 import shutil
 
+from ..utils.fileio import atomic_write as write_atomically
+
 #: The record of the files the tools created in an output folder.
 MANIFEST_NAME = '.sgdc_outputs.json'
 #: Ending of the temporary files of :func:`atomic_write`.
@@ -289,20 +291,9 @@ def prepare_output_dir(out_dir, subdirs=()):
 def atomic_write(path, data):
     """Write ``data`` (bytes) to ``path`` through a temporary file in the
     same folder and ``os.replace``: ``path`` is never seen half-written.
-    The new file gets the usual permissions (``0o666`` less the umask)."""
-    folder, name = osp.split(osp.abspath(path))
-    tmp = osp.join(folder, f'.{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}')
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    The new file gets the usual permissions (``0o666`` less the umask);
+    :func:`sgdc_mmseg.utils.fileio.atomic_write` does the work."""
+    write_atomically(path, data, temp_suffix=TEMP_SUFFIX)
 
 
 def _norm_rel(rel):
@@ -531,7 +522,10 @@ def dataset_output_stems(dataset_cfg, default_scope='mmseg'):
     return stems
 
 
-def _launch_rank():
+def _launch_rank(launcher='none'):
+    """Rank of this process as its launcher set it (0 without one)."""
+    if launcher in (None, 'none'):
+        return 0
     for key in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
         if os.environ.get(key, '').isdigit():
             return int(os.environ[key])
@@ -569,7 +563,7 @@ def guard_test_outputs(cfg, out_dir=None, show_dir=None, overwrite=False,
     rels = list(names) + [f'{s}.png' for s in stems]
     replaced = record.check(rels + [STAGING_NAME])
     prepare_output_dir(out_dir)
-    if _launch_rank() == 0:
+    if _launch_rank(cfg.get('launcher', 'none')) == 0:
         record.claim(rels + [STAGING_NAME])
         stage = staging_dir(out_dir)
         if osp.isdir(stage) and not osp.islink(stage):

@@ -30,7 +30,7 @@ import numpy as np
 
 Fold = Tuple[List[str], List[str]]
 
-from .utils import atomic_write, format_names
+from .utils import format_names, write_atomically
 
 
 def _shown(names: Sequence[str]) -> str:
@@ -181,7 +181,7 @@ def write_split_file(path: str, names: Sequence[str]) -> str:
             f'split file {path!r}: name(s) that cannot be written one per '
             f'line: {_shown([repr(n) for n in bad])}.')
     text = ''.join(f'{n}\n' for n in sorted(names))
-    atomic_write(path, text.encode('utf-8'))
+    write_atomically(path, text.encode('utf-8'))
     return path
 
 

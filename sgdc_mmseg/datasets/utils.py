@@ -1,10 +1,10 @@
 """Small helpers shared by the datasets, the split files and the
 converters."""
-import os
-import os.path as osp
 from typing import Iterable
 
-#: Suffix of the temporary files of :func:`atomic_write`.
+from ..utils.fileio import atomic_write, pid_temp_path
+
+#: Ending of the temporary files of :func:`write_atomically`.
 TMP_SUFFIX = '.partial'
 
 # How many names an error message shows before summarising.
@@ -24,17 +24,11 @@ def format_names(names: Iterable[str],
     return shown
 
 
-def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same
-    folder (``<path>.<pid>.partial``) renamed into place with
-    :func:`os.replace`, so that ``path`` is either absent, the old file or
-    the complete new one, even if the process is killed. A symbolic link at
+def write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` with
+    :func:`sgdc_mmseg.utils.fileio.atomic_write` through the temporary file
+    ``<path>.<pid>.partial`` (one name per worker process; the converters
+    remove such leftovers of a killed run), so that ``path`` is either
+    absent, the old file or the complete new one. A symbolic link at
     ``path`` is replaced, never written through."""
-    tmp = f'{path}.{os.getpid()}{TMP_SUFFIX}'
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if osp.lexists(tmp):
-            os.remove(tmp)
+    atomic_write(path, data, temp_path=pid_temp_path(path, TMP_SUFFIX))

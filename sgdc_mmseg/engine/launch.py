@@ -1,6 +1,7 @@
 """What ``tools/train.py`` and ``tools/test.py`` share: reading a config as
-mmseg's tools do and building the Runner (with the CPU-distributed path of
-:mod:`sgdc_mmseg.compat.dist`).
+mmseg's tools do (:func:`load_config`, :func:`config_type_name`), the
+launcher's ``LOCAL_RANK`` (:func:`export_local_rank`) and building the
+Runner (with the CPU-distributed path of :mod:`sgdc_mmseg.compat.dist`).
 
 Checkpoint loading of the Runner: mmengine's ``Runner.load_checkpoint``
 (what ``load_or_resume`` calls for ``load_from`` and ``resume``, after the
@@ -19,9 +20,28 @@ the weights go through :func:`sgdc_mmseg.engine.weights.load_weights`:
   line ``N tensors loaded, M missing, K unexpected, S shape-mismatched, from
   FILE`` and a warning naming the keys that do not fit.
 """
+import os
 import os.path as osp
 
 from mmengine.config import Config
+
+
+def config_type_name(node):
+    """The registry type name of a config entry: ``dict(type='mmseg.X')``
+    -> ``'X'``; a class (or an object) given as ``type``, or in place of the
+    dict, -> its class name. ``''`` for a dict without ``type``."""
+    kind = node.get('type', '') if isinstance(node, dict) else node
+    if isinstance(kind, str):
+        return kind.split('.')[-1]
+    return getattr(kind, '__name__', type(kind).__name__)
+
+
+def export_local_rank(local_rank):
+    """Set ``LOCAL_RANK`` from the ``--local-rank`` argument of older
+    launchers (``torch.distributed.launch``) unless the environment has it
+    (torchrun sets it)."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(local_rank)
 
 
 def load_config(config, launcher='none', cfg_options=None, work_dir=None):

@@ -1,5 +1,7 @@
 """sgdc_mmseg.engine.launch: the Runner's checkpoint loading (strict for
 testing, summarised for training) on the tiny config."""
+import os
+
 import pytest
 import torch
 from mmengine.hooks import Hook
@@ -128,3 +130,24 @@ def test_training_load_from_logs_a_summary(setup, tmp_path):
     log = open(runner.logger.log_file).read()
     assert line in log
     assert 'missing keys (decode_head.' in log  # the warning names them
+
+
+def test_config_type_name():
+    from sgdc_mmseg.engine.launch import config_type_name
+    from sgdc_mmseg.engine.hooks import RNGStateHook
+    assert config_type_name(dict(type='mmseg.LoadAnnotations')) == \
+        'LoadAnnotations'
+    assert config_type_name(dict(type=RNGStateHook)) == 'RNGStateHook'
+    assert config_type_name(RNGStateHook()) == 'RNGStateHook'
+    assert config_type_name('Resize') == 'Resize'
+    assert config_type_name(dict(scale=2)) == ''
+
+
+def test_export_local_rank_keeps_the_launchers(monkeypatch):
+    from sgdc_mmseg.engine.launch import export_local_rank
+    monkeypatch.setenv('LOCAL_RANK', '5')
+    export_local_rank(2)
+    assert os.environ['LOCAL_RANK'] == '5'  # torchrun's wins
+    monkeypatch.delenv('LOCAL_RANK')
+    export_local_rank(2)
+    assert os.environ['LOCAL_RANK'] == '2'

@@ -1,5 +1,6 @@
-"""tools/analysis/worst_cases.py and tools/analysis/plot_curves.py."""
-import importlib.util
+"""tools/analysis/worst_cases.py and tools/analysis/plot_curves.py (their
+command lines, :mod:`sgdc_mmseg.cli.worst_cases` and
+:mod:`sgdc_mmseg.cli.plot_curves`)."""
 import json
 import os.path as osp
 
@@ -7,25 +8,19 @@ import cv2
 import pytest
 
 import sgdc_mmseg  # noqa: F401
-from helpers import REPO_ROOT, save_random_checkpoint
-
-
-def _load(name):
-    path = osp.join(REPO_ROOT, 'tools', 'analysis', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'_sgdc_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from helpers import save_random_checkpoint
 
 
 @pytest.fixture(scope='module')
 def worst():
-    return _load('worst_cases')
+    import sgdc_mmseg.cli.worst_cases as tool
+    return tool
 
 
 @pytest.fixture(scope='module')
 def curves():
-    return _load('plot_curves')
+    import sgdc_mmseg.cli.plot_curves as tool
+    return tool
 
 
 def _rows(data_root, dice):
@@ -34,21 +29,6 @@ def _rows(data_root, dice):
              'Dice.lesion': d, 'HD95.lesion': None if d is None else 100 - d,
              'IoU.lesion': d, 'ASSD.lesion': 1.0}
             for i, d in enumerate(dice)]
-
-
-def test_rank_cases(worst):
-    rows = _rows('/d', [50.0, None, 10.0, 90.0])
-    ranked = worst.rank_cases(rows, 'dice')
-    assert [r['image'] for _, r in ranked] == ['002', '000', '003', '001']
-    assert [s for s, _ in ranked] == [10.0, 50.0, 90.0, None]
-    ranked = worst.rank_cases(rows, 'hd95')
-    assert [r['image'] for _, r in ranked] == ['002', '000', '003', '001']
-    two = [{'Dice.a': 10.0, 'Dice.b': 30.0}, {'Dice.a': 5.0, 'Dice.b': 90.0}]
-    assert [s for s, _ in worst.rank_cases(two)] == [20.0, 47.5]
-    assert [s for s, _ in worst.rank_cases(two, class_name='a')] == [5.0,
-                                                                     10.0]
-    with pytest.raises(ValueError, match=r"no column 'Dice.c'.*\['a', 'b'\]"):
-        worst.rank_cases(two, class_name='c')
 
 
 def test_worst_cases_figure(worst, tmp_path, tiny_config, tiny_data_root):
@@ -123,11 +103,6 @@ def test_plot_curves_merges_resumed_runs(curves, tmp_path, capsys):
     work = tmp_path / 'work'
     _write_run(work, '20260101_000000', [1, 2, 3, 4], [2, 4])
     _write_run(work, '20260101_010000', [3, 4, 5, 6], [4, 6], offset=1.0)
-    train, val = curves.load_curves(str(work))
-    assert [e['step'] for e in train] == [1, 2, 3, 4, 5, 6]
-    assert [e['loss'] for e in train][1:3] == [0.5, 1.0 / 3 + 1.0]
-    assert [(e['step'], e['mIoU']) for e in val] == [(2, 52.0), (4, 55.0),
-                                                     (6, 57.0)]
     out = tmp_path / 'curves.png'
     assert curves.main([str(work), '--out', str(out)]) == 0
     assert '6 training and 3 validation entries' in capsys.readouterr().out
@@ -151,22 +126,6 @@ def test_plot_curves_errors(curves, tmp_path):
     assert not (tmp_path / 'c.png').exists()
 
 
-def test_rank_cases_leaves_out_unscored_images(worst):
-    rows = _rows('/d', [50.0, None, 10.0])
-    rows[2]['skipped'] = 'gt_all_ignored'
-    rows[2]['Dice.lesion'] = float('nan')
-    ranked = worst.rank_cases(rows, 'dice')
-    assert [r['image'] for _, r in ranked] == ['000', '001']
-
-
-def test_plot_curves_skips_counts(curves):
-    entries = [dict(step=1, mIoU=50.0, lr=0.1,
-                    **{'medical/num_skipped_ignored': 2,
-                       'medical/mDice': 60.0})]
-    assert curves._keys(entries, None, lambda k: True) == [
-        'mIoU', 'medical/mDice']
-
-
 def test_worst_cases_refuses_a_figure_in_the_test_data(
         worst, tmp_path, tiny_config, tiny_data_root, monkeypatch):
     cfg = tiny_config()
@@ -179,9 +138,11 @@ def test_worst_cases_refuses_a_figure_in_the_test_data(
     def no_model(*args, **kwargs):
         raise AssertionError('the model was loaded before the check')
 
-    monkeypatch.setattr('sgdc_mmseg.apis.load_segmentor', no_model)
+    monkeypatch.setattr('sgdc_mmseg.apis.worst_cases.load_segmentor',
+                        no_model)
     with pytest.raises(SystemExit, match=r'error: --out folder .*ann_dir.* '
                        r'is the .*mask folder'):
         worst.main([cfg, str(tmp_path / 'missing.pth'), str(summary),
                     '--out', mask])
     assert open(mask, 'rb').read() == before
+

@@ -1,14 +1,17 @@
-"""tools/dataset_converters/*.py as command lines (one run in a subprocess;
-the conversions, ``main()``'s exit status and messages are tested in-process
+"""tools/dataset_converters/*.py as command lines, run in subprocesses:
+each is a thin wrapper of ``sgdc_mmseg.cli.convert_<name>`` (the
+conversions, ``main()``'s exit status and messages are tested in-process
 under tests/datasets/converters)."""
-import importlib.util
+import importlib
 import json
 import os
 import os.path as osp
 import sys
 
+import pytest
 from helpers import REPO_ROOT, run_tool, tool_env
 
+from sgdc_mmseg.cli import convert_isic2016
 from sgdc_mmseg.datasets.converters import CONVERTERS
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'tests', 'datasets'))
@@ -17,13 +20,19 @@ from converters.archives import make_isic2016, snapshot  # noqa: E402
 TOOLS = osp.join(REPO_ROOT, 'tools', 'dataset_converters')
 
 
-def test_tools_are_thin_wrappers_of_the_library():
-    for name, module in CONVERTERS.items():
-        spec = importlib.util.spec_from_file_location(
-            f'_sgdc_converter_tool_{name}', osp.join(TOOLS, f'{name}.py'))
-        tool = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(tool)  # does not run: guarded by __main__
-        assert tool.main is module.main
+@pytest.mark.parametrize('name', sorted(CONVERTERS))
+def test_tool_prints_the_help_of_its_cli_module(name, monkeypatch):
+    """The tool is the command line of ``sgdc_mmseg.cli.convert_<name>``:
+    its ``--help`` is that module's parser's, word for word (the usage
+    names the tool, the epilog the SOURCE layout and split protocol)."""
+    cli = importlib.import_module(f'sgdc_mmseg.cli.convert_{name}')
+    monkeypatch.setenv('COLUMNS', '100')  # argparse wraps to this width
+    proc = run_tool([osp.join(TOOLS, f'{name}.py'), '--help'])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    expected = cli.build_parser().format_help()
+    assert proc.stdout == expected
+    assert f'usage: python tools/dataset_converters/{name}.py' in expected
+    assert 'Split protocol' in expected
 
 
 def test_isic2016_cli_converts_a_zip_source(tmp_path):
@@ -100,7 +109,6 @@ def test_sigkilled_converter_resumes_to_identical_outputs(tmp_path, capsys):
     uninterrupted run's, and no file under a final name is truncated. Then
     the same after a complete run: the records survive the kill."""
     import cv2
-    from sgdc_mmseg.datasets.converters import isic2016
     from converters.archives import ISIC2016, read_tree
 
     source, out = str(tmp_path / 'src'), str(tmp_path / 'out')
@@ -135,9 +143,9 @@ def test_sigkilled_converter_resumes_to_identical_outputs(tmp_path, capsys):
                           cv2.IMREAD_UNCHANGED) is not None
 
     _unblock(last_mask, data)
-    assert isic2016.main([source, '-o', out]) == 0
+    assert convert_isic2016.main([source, '-o', out]) == 0
     ref = str(tmp_path / 'reference')
-    assert isic2016.main([source, '-o', ref]) == 0  # uninterrupted
+    assert convert_isic2016.main([source, '-o', ref]) == 0  # uninterrupted
     assert read_tree(out) == read_tree(ref)
     assert sorted(os.listdir(out)) == ['conversion.json', 'images', 'masks',
                                        'splits']
@@ -162,10 +170,10 @@ def test_sigkilled_converter_resumes_to_identical_outputs(tmp_path, capsys):
     fixed[3:9, 4:20] = 255
     _unblock(mask, encode('.png', fixed))
     capsys.readouterr()
-    assert isic2016.main([source, '-o', out]) == 0
+    assert convert_isic2016.main([source, '-o', out]) == 0
     assert '(1 written, 4 already there' in capsys.readouterr().out
     ref2 = str(tmp_path / 'reference2')
-    assert isic2016.main([source, '-o', ref2]) == 0
+    assert convert_isic2016.main([source, '-o', ref2]) == 0
     assert read_tree(out) == read_tree(ref2)
     assert (cv2.imread(osp.join(out, 'masks', 'ISIC_0000001.png'),
                        cv2.IMREAD_UNCHANGED) == (fixed // 255)).all()

@@ -1,5 +1,4 @@
 """tools/infer.py on folders, globs and bad files (tiny random model)."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -21,10 +20,14 @@ SIZES = dict(a=(30, 40), b=(48, 24), c=(33, 33))  # stem -> (H, W)
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location('_sgdc_tool_infer', INFER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    import sgdc_mmseg.cli.infer as tool
+    return tool
+
+
+def _no_model_loading(monkeypatch_or_context):
+    """Fail the test if the model is loaded (the checks come first)."""
+    import sgdc_mmseg.apis.predict as predict
+    monkeypatch_or_context.setattr(predict, 'load_segmentor', _no_model)
 
 
 @pytest.fixture(scope='module')
@@ -169,7 +172,7 @@ def test_out_dir_overlapping_an_input_is_refused(setup, data, tmp_path,
     inputs = inputs.format(data=data, tmp=tmp_path)
     out = out.format(data=data, tmp=tmp_path)
     tool = _load_tool()
-    monkeypatch.setattr(tool, 'load_segmentor', _no_model)
+    _no_model_loading(monkeypatch)
     with pytest.raises(SystemExit) as info:
         tool.main([setup['cfg'], setup['ckpt'], inputs, '--out-dir', out,
                    '--device', 'cpu', '--no-progress'])
@@ -186,7 +189,7 @@ def test_unwritable_out_dir_is_refused_before_the_model(setup, tmp_path,
     (tmp_path / 'afile').write_text('x')
     out = tmp_path / 'afile' / 'out'
     tool = _load_tool()
-    monkeypatch.setattr(tool, 'load_segmentor', _no_model)
+    _no_model_loading(monkeypatch)
     with pytest.raises(SystemExit,
                        match=f'error: output folder "{out}" cannot be '
                        'created'):
@@ -204,7 +207,7 @@ def test_foreign_file_overwrite_and_rerun(setup, tmp_path, monkeypatch,
             '--out-dir', str(out), '--device', 'cpu', '--no-progress']
     tool = _load_tool()
     with monkeypatch.context() as m:
-        m.setattr(tool, 'load_segmentor', _no_model)
+        _no_model_loading(m)
         with pytest.raises(SystemExit) as info:
             tool.main(args)
     msg = str(info.value)
@@ -241,9 +244,8 @@ def replace(src, dst):
     return real_replace(src, dst)
 
 os.replace = replace
-sys.argv = [{infer!r}] + {args!r}
-import runpy
-runpy.run_path({infer!r}, run_name='__main__')
+from sgdc_mmseg.cli.infer import main
+sys.exit(main({args!r}))
 '''
 
 
@@ -266,7 +268,7 @@ def test_sigkill_during_a_run_then_rerun(setup, data, tmp_path):
     out = tmp_path / 'out'
     marker = tmp_path / 'killed_here'
     script = tmp_path / 'killer.py'
-    script.write_text(_KILLER.format(marker=str(marker), infer=INFER,
+    script.write_text(_KILLER.format(marker=str(marker),
                                      args=args(out)))
     child = subprocess.Popen([sys.executable, str(script)], cwd=str(tmp_path),
                              env=tool_env(), stdout=subprocess.DEVNULL,

@@ -1,5 +1,4 @@
 """tools/train.py and tools/test.py end to end on the tiny config."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -10,19 +9,6 @@ from helpers import REPO_ROOT, run_tool
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
-
-
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'_sgdc_tool_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope='module')
-def train_tool():
-    return _load_tool('train')
 
 
 def test_train_then_test_then_resume(tmp_path, tiny_config):
@@ -76,36 +62,6 @@ def test_amp_without_gpu_exits_with_message(tmp_path, tiny_config):
     assert 'Traceback' not in proc.stdout
 
 
-def test_resume_argument_forms(train_tool, tiny_config):
-    cfg_path = tiny_config()
-    args = train_tool.parse_args([cfg_path])
-    assert args.resume is None and args.launcher == 'none'
-    cfg = train_tool.build_cfg(args)
-    assert not cfg.resume
-    args = train_tool.parse_args([cfg_path, '--resume'])
-    cfg = train_tool.build_cfg(args)
-    assert cfg.resume is True and cfg.load_from is None
-    args = train_tool.parse_args([cfg_path, '--resume=ck.pth', '--local-rank',
-                                  '1'])
-    cfg = train_tool.build_cfg(args)
-    assert cfg.resume is True and cfg.load_from == 'ck.pth'
-    assert args.local_rank == 1
-    args = train_tool.parse_args([cfg_path, '--resume', 'ck.pth',
-                                  '--launcher', 'pytorch'])
-    assert args.resume == 'ck.pth' and args.launcher == 'pytorch'
-
-
-def test_rng_hook_added_once(train_tool, tiny_config):
-    cfg_path = tiny_config(custom_hooks=[dict(type='RNGStateHook')])
-    cfg = train_tool.build_cfg(train_tool.parse_args(
-        [cfg_path, '--work-dir', 'x']))
-    assert [h['type'] for h in cfg.custom_hooks] == ['RNGStateHook']
-    cfg = train_tool.build_cfg(train_tool.parse_args(
-        [tiny_config(), '--cfg-options', 'default_scope=other']))
-    assert [h['type'] for h in cfg.custom_hooks] == ['mmseg.RNGStateHook']
-    assert cfg.work_dir.endswith(osp.join('work_dirs', 'tiny_cfg_2'))
-
-
 TTA = '''
 tta_model = dict(type='SegTTAModel')
 tta_pipeline = [
@@ -115,11 +71,6 @@ tta_pipeline = [
          dict(type='RandomFlip', prob=1., direction='horizontal')],
         [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]])]
 '''
-
-
-@pytest.fixture(scope='module')
-def test_tool():
-    return _load_tool('test')
 
 
 def _shape_mismatched(good, path):
@@ -172,21 +123,6 @@ def test_test_tool_refuses_checkpoints_that_do_not_fit(tmp_path,
         f'{shape}' in proc.stdout
     assert 'Iter(test) [8/8]' in proc.stdout
     assert (out / 'summary.json').is_file()
-
-
-def test_test_tool_checkpoint_wins_over_config_load_from(test_tool,
-                                                         tiny_config,
-                                                         capsys):
-    cfg_path = tiny_config(extra="load_from = 'config_own.pth'\n"
-                           'resume = True\n')
-    args = test_tool.parse_args([cfg_path, 'cli.pth'])
-    assert args.non_strict is False
-    cfg = test_tool.build_cfg(args)
-    assert cfg.load_from == 'cli.pth' and cfg.resume is False
-    assert 'the config\'s load_from "config_own.pth" is ignored; testing ' \
-        '"cli.pth"' in capsys.readouterr().out
-    assert test_tool.parse_args([cfg_path, 'x.pth',
-                                 '--non-strict']).non_strict is True
 
 
 def test_train_load_from_logs_a_summary(tmp_path, tiny_config):

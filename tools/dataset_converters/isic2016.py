@@ -6,8 +6,9 @@ Usage::
     python tools/dataset_converters/isic2016.py SOURCE -o OUT [options]
 
 Run with ``--help`` for the options, the expected SOURCE layout and the
-split protocol; the library is :mod:`sgdc_mmseg.datasets.converters.isic2016`
-(see ``docs/converters.md``).
+split protocol; the command line is :mod:`sgdc_mmseg.cli.convert_isic2016`,
+the library :mod:`sgdc_mmseg.datasets.converters.isic2016` (see
+``docs/converters.md``).
 """
 import os.path as osp
 import sys
@@ -16,7 +17,7 @@ _REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-from sgdc_mmseg.datasets.converters.isic2016 import main  # noqa: E402
+from sgdc_mmseg.cli.convert_isic2016 import main  # noqa: E402
 
 if __name__ == '__main__':
     sys.exit(main())

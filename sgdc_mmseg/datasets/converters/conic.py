@@ -37,18 +37,20 @@ import os.path as osp
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
 
 from ..splits import fold_splits, grouped_kfold
-from .common import (ConversionError, OutputFolder, Size, TaskResult,
-                     add_fold_args, base_parser, check_folds, check_min_side,
-                     check_nproc, check_size, encode_png, finish_conversion,
-                     format_names, fresh_source, is_current, load_npy,
-                     make_settings, raise_problems, resize_image,
-                     resize_nearest, run_conversion, run_main, write_output)
+from ..utils import format_names
+from .checks import (ConversionError, Size, check_folds, check_min_side,
+                     check_nproc, check_size, raise_problems)
+from .images import encode_png, resize_image, resize_nearest
+from .output import OutputFolder, write_output
+from .records import is_current, make_settings
+from .runner import TaskResult, finish_conversion, run_conversion
+from .sources import fresh_source, load_npy
 
 NAME = 'conic'
 DEFAULT_FOLDS = 5
@@ -256,19 +258,11 @@ def patch_signature(img: np.ndarray, label: np.ndarray,
                 counts=None if counts is None else list(counts))
 
 
-def convert_patch(task: PatchTask) -> TaskResult:
-    """Check and write one patch, unless
-    :func:`~.common.is_current` says its outputs are already there for this
-    very patch; returns ``(name, record, written)``."""
-    images_path = osp.join(task.folder, 'images.npy')
-    labels_path = osp.join(task.folder, 'labels.npy')
+def check_patch_labels(task: PatchTask, inst: np.ndarray, cls: np.ndarray,
+                       labels_path: str) -> None:
+    """Refuse class ids outside 0..6, instance ids outside 0..65535 and
+    (unless ``task.counts`` is None) counts that differ from counts.csv."""
     where = f'patch {task.index} ({task.name})'
-    img = np.array(load_npy(images_path)[task.index])
-    label = np.array(load_npy(labels_path)[task.index])
-    sources = patch_signature(img, label, task.counts)
-    if is_current(task.previous, sources, task.out_root, task.outputs):
-        return task.name, task.previous, False
-    inst, cls = label[..., 0], label[..., 1]
     if cls.min() < 0 or cls.max() >= NUM_CLASSES:
         bad = np.unique(cls[(cls < 0) | (cls >= NUM_CLASSES)])
         raise ConversionError(
@@ -279,18 +273,34 @@ def convert_patch(task: PatchTask) -> TaskResult:
         raise ConversionError(
             f'{NAME}: {labels_path!r}, {where}: instance ids range '
             f'{inst.min()}..{inst.max()}; expected 0..65535.')
-    if task.counts is not None:
-        found = patch_counts(inst, cls)
-        if tuple(int(v) for v in found) != task.counts:
-            diff = ', '.join(
-                f'{COUNT_COLUMNS[k]} {task.counts[k]} there, {found[k]} in '
-                'the labels' for k in range(len(COUNT_COLUMNS))
-                if found[k] != task.counts[k])
-            raise ConversionError(
-                f'{NAME}: counts.csv line {task.index + 2} does not match '
-                f'{labels_path!r}, {where} (nuclei per class inside the '
-                f'central {COUNT_CROP}x{COUNT_CROP}): {diff}. Pass '
-                '--skip-count-check to convert anyway.')
+    if task.counts is None:
+        return
+    found = patch_counts(inst, cls)
+    if tuple(int(v) for v in found) != task.counts:
+        diff = ', '.join(
+            f'{COUNT_COLUMNS[k]} {task.counts[k]} there, {found[k]} in '
+            'the labels' for k in range(len(COUNT_COLUMNS))
+            if found[k] != task.counts[k])
+        raise ConversionError(
+            f'{NAME}: counts.csv line {task.index + 2} does not match '
+            f'{labels_path!r}, {where} (nuclei per class inside the '
+            f'central {COUNT_CROP}x{COUNT_CROP}): {diff}. Pass '
+            '--skip-count-check to convert anyway.')
+
+
+def convert_patch(task: PatchTask) -> TaskResult:
+    """Check and write one patch, unless
+    :func:`~.records.is_current` says its outputs are already there for this
+    very patch; returns ``(name, record, written)``."""
+    images_path = osp.join(task.folder, 'images.npy')
+    labels_path = osp.join(task.folder, 'labels.npy')
+    img = np.array(load_npy(images_path)[task.index])
+    label = np.array(load_npy(labels_path)[task.index])
+    sources = patch_signature(img, label, task.counts)
+    if is_current(task.previous, sources, task.out_root, task.outputs):
+        return task.name, task.previous, False
+    inst, cls = label[..., 0], label[..., 1]
+    check_patch_labels(task, inst, cls, labels_path)
     img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
     cls = cls.astype(np.uint8)
     inst = inst.astype(np.uint16)
@@ -304,6 +314,29 @@ def convert_patch(task: PatchTask) -> TaskResult:
             task.out_root, rel, encode_png(arr, osp.join(task.out_root,
                                                          rel)))
     return task.name, dict(sources=sources, outputs=outputs), True
+
+
+def read_checked_folder(folder: str) -> Tuple[List[str], np.ndarray,
+                                              Tuple[int, int]]:
+    """Check the four files of ``folder`` and that they agree in length;
+    returns the patch names, the counts.csv rows and the patch size
+    ``(H, W)``."""
+    n, h, w = check_arrays(folder)
+    names = read_patch_info(osp.join(folder, 'patch_info.csv'))
+    counts = read_counts(osp.join(folder, 'counts.csv'))
+    problems = []
+    if len(names) != n:
+        problems.append(
+            f'{osp.join(folder, "patch_info.csv")} lists {len(names)} '
+            f'patch(es) but {osp.join(folder, "images.npy")} holds {n}')
+    if len(counts) != n:
+        problems.append(
+            f'{osp.join(folder, "counts.csv")} has {len(counts)} row(s) but '
+            f'{osp.join(folder, "images.npy")} holds {n} patch(es)')
+    raise_problems(NAME, problems)
+    if n == 0:
+        raise ConversionError(f'{NAME}: {folder!r} holds no patch.')
+    return names, counts, (h, w)
 
 
 @fresh_source
@@ -331,21 +364,7 @@ def convert(source: str, out: str, *, size=None, folds: int = DEFAULT_FOLDS,
     check_folds(folds, seed)
     check_nproc(nproc)
     folder = locate(source)
-    n, h, w = check_arrays(folder)
-    names = read_patch_info(osp.join(folder, 'patch_info.csv'))
-    counts = read_counts(osp.join(folder, 'counts.csv'))
-    problems = []
-    if len(names) != n:
-        problems.append(
-            f'{osp.join(folder, "patch_info.csv")} lists {len(names)} '
-            f'patch(es) but {osp.join(folder, "images.npy")} holds {n}')
-    if len(counts) != n:
-        problems.append(
-            f'{osp.join(folder, "counts.csv")} has {len(counts)} row(s) but '
-            f'{osp.join(folder, "images.npy")} holds {n} patch(es)')
-    raise_problems(NAME, problems)
-    if n == 0:
-        raise ConversionError(f'{NAME}: {folder!r} holds no patch.')
+    names, counts, (h, w) = read_checked_folder(folder)
     split_files = {'all': sorted(names)}
     if folds:
         try:
@@ -372,54 +391,3 @@ def convert(source: str, out: str, *, size=None, folds: int = DEFAULT_FOLDS,
         patch_size=[int(w), int(h)],
         inputs={'all': folder})
     return finish_conversion(output, split_files, extra, results, {})
-
-
-EPILOG = f"""\
-expected in SOURCE (or in one sub-folder of it), as plain files:
-  images.npy      N x 256 x 256 x 3 uint8 RGB (memory-mapped)
-  labels.npy      N x 256 x 256 x 2: instance ids, class ids 0..6
-  patch_info.csv  header patch_info; <source image>-<index> per row
-  counts.csv      header {','.join(COUNT_COLUMNS)}
-counts.csv is checked against the labels with the challenge's rule (distinct
-instances per class in the central {COUNT_CROP}x{COUNT_CROP}).
-
-output in OUT:
-  images/<name>.png     RGB, lossless
-  masks/<name>.png      uint8 class ids: {', '.join(
-      f'{i} {c}' for i, c in enumerate(CLASSES))}
-  instances/<name>.png  uint16 instance ids (0 = none)
-  splits/all.txt        all patches
-  splits/fold<i>_train.txt, fold<i>_val.txt   grouped k-fold
-  conversion.json       written last: settings and counts
-
-Split protocol: grouped k-fold (default k = {DEFAULT_FOLDS}, seed 0) so that no
-source image (the name before its last '-') has patches in two folds: the
-sorted source images are permuted with numpy.random.default_rng(seed), then,
-largest first (stable), each goes to the fold with the fewest patches so far
-(ties: lowest fold). Fewer source images than folds is an error.
-See docs/converters.md.
-"""
-
-
-def parse_args_parser():
-    parser = base_parser(
-        NAME, 'Convert the CoNIC 2022 challenge files into images/ + masks/ '
-        '+ instances/ + split files.', EPILOG,
-        source_help='folder holding images.npy, labels.npy, patch_info.csv '
-        'and counts.csv (or one sub-folder holding them)',
-        data_dirs=('images', 'masks', 'instances'))
-    add_fold_args(parser, DEFAULT_FOLDS, 'source images (grouped)')
-    parser.add_argument(
-        '--skip-count-check', action='store_true',
-        help='do not check counts.csv against the labels (its row count is '
-        'still checked)')
-    return parser
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command line entry point (``tools/dataset_converters/conic.py``)."""
-    return run_main(
-        parse_args_parser(), argv, lambda a, size: convert(
-            a.source, a.out, size=size, folds=a.folds, seed=a.seed,
-            nproc=a.nproc, overwrite=a.overwrite,
-            check_counts=not a.skip_count_check))

@@ -21,11 +21,13 @@ is shared with :mod:`.isic2018`.
 import os.path as osp
 import re
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Tuple
 
-from .common import (ConversionError, FileRef, SourceFolder, base_parser,
-                     check_size, convert_pairs, format_names, fresh_source,
-                     locate_folder, pair_by_name, raise_problems, run_main)
+from ..utils import format_names
+from .checks import ConversionError, check_size, raise_problems
+from .pairs import convert_pairs
+from .sources import (FileRef, SourceFolder, fresh_source, locate_folder,
+                      pair_by_name)
 
 NAME = 'isic2016'
 
@@ -165,38 +167,3 @@ def convert(source: str, out: str, *, size=None, nproc: int = 1,
         split_files=split_files, options=dict(size=size and list(size)),
         inputs=inputs, missing_splits=missing, is_jpeg=True, size=size,
         nproc=nproc, overwrite=overwrite)
-
-
-EPILOG = """\
-expected in SOURCE (each as the extracted folder or the .zip of that name):
-  ISBI2016_ISIC_Part1_Training_Data/ISIC_<id>.jpg                    (900)
-  ISBI2016_ISIC_Part1_Training_GroundTruth/ISIC_<id>_Segmentation.png (0/255)
-  ISBI2016_ISIC_Part1_Test_Data/ISIC_<id>.jpg                        (379)
-  ISBI2016_ISIC_Part1_Test_GroundTruth/ISIC_<id>_Segmentation.png
-A split whose two folders are both absent is skipped (and named in the
-summary).
-
-output in OUT:
-  images/ISIC_<id>.jpg   the official JPEG, byte for byte (.png with --size)
-  masks/ISIC_<id>.png    uint8, 0 = background, 1 = lesion
-  splits/train.txt       official training set
-  splits/test.txt        official test set
-  conversion.json        written last: settings and counts
-
-Split protocol: the official train/test split; no random split.
-See docs/converters.md.
-"""
-
-
-def parse_args_parser():
-    return base_parser(
-        NAME, 'Convert the official ISIC 2016 Task 1 archives into '
-        'images/ + masks/ + split files.', EPILOG)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command line entry point (``tools/dataset_converters/isic2016.py``)."""
-    return run_main(
-        parse_args_parser(), argv, lambda a, size: convert(
-            a.source, a.out, size=size, nproc=a.nproc,
-            overwrite=a.overwrite))

@@ -20,12 +20,11 @@ Output: ``images/<id>.jpg`` (byte for byte), ``masks/<id>.png`` (0/1),
 ``splits/fold{i}_train.txt`` / ``fold{i}_val.txt`` over the official
 training set (:func:`sgdc_mmseg.datasets.splits.kfold`).
 """
-from typing import Optional, Sequence
-
 from ..splits import fold_splits, kfold
-from .common import (ConversionError, add_fold_args, base_parser, check_folds,
-                     check_size, convert_pairs, fresh_source, run_main)
+from .checks import ConversionError, check_folds, check_size
 from .isic2016 import IsicLayout, IsicSplit, collect
+from .pairs import convert_pairs
+from .sources import fresh_source
 
 NAME = 'isic2018'
 DEFAULT_FOLDS = 5
@@ -81,44 +80,3 @@ def convert(source: str, out: str, *, size=None, folds: int = DEFAULT_FOLDS,
         options=dict(size=size and list(size), folds=folds, seed=seed),
         inputs=inputs, missing_splits=missing, is_jpeg=True, size=size,
         nproc=nproc, overwrite=overwrite)
-
-
-EPILOG = f"""\
-expected in SOURCE (each as the extracted folder or the .zip of that name):
-  ISIC2018_Task1-2_Training_Input/ISIC_<id>.jpg                   (2594)
-  ISIC2018_Task1_Training_GroundTruth/ISIC_<id>_segmentation.png  (0/255)
-  ISIC2018_Task1-2_Validation_Input/, ISIC2018_Task1_Validation_GroundTruth/
-                                                                  (100)
-  ISIC2018_Task1-2_Test_Input/, ISIC2018_Task1_Test_GroundTruth/  (1000)
-ATTRIBUTION.txt and LICENSE.txt in these folders are ignored. A split whose
-two folders are both absent is skipped (and named in the summary).
-
-output in OUT:
-  images/ISIC_<id>.jpg   the official JPEG, byte for byte (.png with --size)
-  masks/ISIC_<id>.png    uint8, 0 = background, 1 = lesion
-  splits/train.txt, val.txt, test.txt   the official splits
-  splits/fold<i>_train.txt, fold<i>_val.txt (i = 0..k-1)
-  conversion.json        written last: settings and counts
-
-Split protocol: the official train/val/test splits, plus k-fold over the
-official training set (default k = {DEFAULT_FOLDS}, seed 0): the sorted ids are
-permuted with numpy.random.default_rng(seed) and cut into k consecutive
-chunks of nearly equal size; fold i validates on chunk i and trains on the
-rest. See docs/converters.md.
-"""
-
-
-def parse_args_parser():
-    parser = base_parser(
-        NAME, 'Convert the official ISIC 2018 Task 1 archives into '
-        'images/ + masks/ + split files.', EPILOG)
-    add_fold_args(parser, DEFAULT_FOLDS, 'the official training set')
-    return parser
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command line entry point (``tools/dataset_converters/isic2018.py``)."""
-    return run_main(
-        parse_args_parser(), argv, lambda a, size: convert(
-            a.source, a.out, size=size, folds=a.folds, seed=a.seed,
-            nproc=a.nproc, overwrite=a.overwrite))

@@ -21,13 +21,14 @@ import os
 import os.path as osp
 import re
 import zipfile
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List
 
 from ..splits import fold_splits, kfold
-from .common import (ConversionError, FileRef, SourceFolder, add_fold_args,
-                     base_parser, check_folds, check_size, convert_pairs,
-                     format_names, fresh_source, list_dir_files, pair_by_name,
-                     raise_problems, run_main, zip_folder)
+from ..utils import format_names
+from .checks import ConversionError, check_folds, check_size, raise_problems
+from .pairs import convert_pairs
+from .sources import (FileRef, SourceFolder, fresh_source, list_dir_files,
+                      pair_by_name, zip_folder)
 
 NAME = 'ph2'
 ROOT_FOLDER = 'PH2Dataset'
@@ -152,42 +153,3 @@ def convert(source: str, out: str, *, size=None, folds: int = 0,
         inputs={'all': dict(images=location, masks=location)},
         missing_splits={}, is_jpeg=False, size=size, nproc=nproc,
         overwrite=overwrite)
-
-
-EPILOG = f"""\
-SOURCE: the folder holding {ROOT_FOLDER}/ (or {ZIP_NAME}), the {ROOT_FOLDER}
-folder itself, or {ZIP_NAME} itself. A .rar must be extracted first.
-  {ROOT_FOLDER}/{IMAGES_FOLDER}/IMDxxx/IMDxxx_Dermoscopic_Image/IMDxxx.bmp
-  {ROOT_FOLDER}/{IMAGES_FOLDER}/IMDxxx/IMDxxx_lesion/IMDxxx_lesion.bmp (0/255)
-  (IMDxxx_roi/ colour-class masks are ignored)
-
-output in OUT:
-  images/IMDxxx.png      the BMP image, lossless
-  masks/IMDxxx.png       uint8, 0 = background, 1 = lesion
-  splits/all.txt         all cases
-  splits/fold<i>_train.txt, fold<i>_val.txt   only with --folds K
-  conversion.json        written last: settings and counts
-
-Split protocol: all cases form one external test set (train on ISIC 2016,
-test on PH2). --folds K adds k-fold files: the sorted case ids permuted with
-numpy.random.default_rng(seed), cut into K consecutive chunks of nearly
-equal size; fold i validates on chunk i. See docs/converters.md.
-"""
-
-
-def parse_args_parser():
-    parser = base_parser(
-        NAME, 'Convert the official PH2 distribution into images/ + masks/ '
-        '+ split files.', EPILOG,
-        source_help=f'folder holding {ROOT_FOLDER}/ or {ZIP_NAME}, the '
-        f'{ROOT_FOLDER} folder itself, or {ZIP_NAME}')
-    add_fold_args(parser, 0, 'all cases')
-    return parser
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command line entry point (``tools/dataset_converters/ph2.py``)."""
-    return run_main(
-        parse_args_parser(), argv, lambda a, size: convert(
-            a.source, a.out, size=size, folds=a.folds, seed=a.seed,
-            nproc=a.nproc, overwrite=a.overwrite))

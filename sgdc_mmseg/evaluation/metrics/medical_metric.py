@@ -30,12 +30,15 @@ from prettytable import PrettyTable
 from ..functional import (has_valid_pixels, image_diagonal,
                           normalize_spacing, scores_from_counts,
                           surface_metrics)
+from ..test_outputs import (COL_IMAGE, COL_IMG_PATH, COL_SKIPPED,
+                            MEDICAL_PREFIX, PER_IMAGE_CSV_NAME,
+                            PER_IMAGE_METRICS, SKIPPED_ALL_IGNORED,
+                            per_image_column, per_image_fields)
 
-METRIC_NAMES = ('IoU', 'Dice', 'HD95', 'ASSD')
+#: Per-image metrics, in column order (the names and the CSV's columns are
+#: the test-output contract's, :mod:`sgdc_mmseg.evaluation.test_outputs`).
+METRIC_NAMES = PER_IMAGE_METRICS
 EMPTY_POLICIES = ('auto', 'perfect', 'exclude')
-#: ``skipped`` value of a per-image row whose ground truth is entirely
-#: ``ignore_index`` (scored rows have ``''``).
-SKIPPED_ALL_IGNORED = 'gt_all_ignored'
 
 
 def _to_numpy(data) -> np.ndarray:
@@ -120,7 +123,7 @@ class MedicalMetric(BaseMetric):
     as dicts.
     """
 
-    default_prefix: Optional[str] = 'medical'
+    default_prefix: Optional[str] = MEDICAL_PREFIX
 
     def __init__(self,
                  ignore_index: int = 255,
@@ -297,22 +300,21 @@ class MedicalMetric(BaseMetric):
         rows = []
         for n, r in enumerate(results):
             path = r['img_path']
-            row = OrderedDict(
-                image=osp.splitext(osp.basename(path))[0] if path else str(n),
-                img_path=path)
+            row = OrderedDict()
+            row[COL_IMAGE] = osp.splitext(osp.basename(path))[0] if path \
+                else str(n)
+            row[COL_IMG_PATH] = path
             for i, name in enumerate(names):
-                for metric, arr in (('IoU', iou), ('Dice', dice),
-                                    ('HD95', hd95), ('ASSD', assd)):
-                    row[f'{metric}.{name}'] = float(arr[n, i])
-            row['skipped'] = SKIPPED_ALL_IGNORED if r.get('skipped') else ''
+                for metric, arr in zip(METRIC_NAMES, (iou, dice, hd95, assd)):
+                    row[per_image_column(metric, name)] = float(arr[n, i])
+            row[COL_SKIPPED] = SKIPPED_ALL_IGNORED if r.get('skipped') \
+                else ''
             rows.append(row)
         return rows
 
     def _write_csv(self, names) -> None:
-        path = osp.join(self.output_dir, 'per_image_metrics.csv')
-        fields = ['image', 'img_path'] + [
-            f'{m}.{name}' for name in names for m in METRIC_NAMES
-        ] + ['skipped']
+        path = osp.join(self.output_dir, PER_IMAGE_CSV_NAME)
+        fields = per_image_fields(names)
         with open(path, 'w', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()

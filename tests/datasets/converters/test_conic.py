@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from sgdc_mmseg.cli import convert_conic
 from sgdc_mmseg.datasets.converters import ConversionError, conic
 from sgdc_mmseg.datasets.splits import grouped_kfold
 
@@ -132,8 +133,8 @@ def test_counts_are_checked_with_the_challenge_rule(tmp_path):
     assert not osp.exists(osp.join(out, 'conversion.json'))
     record = conic.convert(source, out, check_counts=False, overwrite=True)
     assert record['counts']['all'] == 9
-    assert conic.main([source, '-o', str(tmp_path / 'o2'),
-                       '--skip-count-check', '--folds', '2']) == 0
+    assert convert_conic.main([source, '-o', str(tmp_path / 'o2'),
+                               '--skip-count-check', '--folds', '2']) == 0
 
 
 def test_bad_class_ids_and_names(tmp_path):

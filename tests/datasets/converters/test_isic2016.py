@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from sgdc_mmseg.cli import convert_isic2016
 from sgdc_mmseg.datasets.converters import ConversionError, isic2016
 from sgdc_mmseg.version import __version__
 
@@ -282,14 +283,15 @@ def test_half_present_split_and_no_split(tmp_path):
 def test_main_returns_1_with_the_message(tmp_path, capsys):
     empty = tmp_path / 'empty'
     empty.mkdir()
-    assert isic2016.main([str(empty), '-o', str(tmp_path / 'out')]) == 1
+    out = str(tmp_path / 'out')
+    assert convert_isic2016.main([str(empty), '-o', out]) == 1
     assert 'error: isic2016: no official folder' in capsys.readouterr().err
     source = str(tmp_path / 'src')
     make_isic2016(source)
-    assert isic2016.main([source, '-o', str(tmp_path / 'out'),
-                          '--size', '12', '9', '--nproc', '1']) == 0
+    assert convert_isic2016.main([source, '-o', out, '--size', '12', '9',
+                                  '--nproc', '1']) == 0
     assert len(os.listdir(tmp_path / 'out' / 'images')) == 5
     with pytest.raises(SystemExit):
-        isic2016.main([source, '-o', str(tmp_path / 'o2'), '--size', '1',
-                       '2', '3'])
+        convert_isic2016.main([source, '-o', str(tmp_path / 'o2'), '--size',
+                               '1', '2', '3'])
     assert '--size takes one or two' in capsys.readouterr().err

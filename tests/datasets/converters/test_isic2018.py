@@ -7,6 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
+from sgdc_mmseg.cli import convert_isic2018
 from sgdc_mmseg.datasets.converters import ConversionError, isic2018
 from sgdc_mmseg.datasets.splits import kfold
 
@@ -133,7 +134,7 @@ def test_other_folds_into_the_same_output_need_overwrite(tmp_path):
 
 def test_help_documents_the_protocol(capsys):
     with pytest.raises(SystemExit):
-        isic2018.main(['--help'])
+        convert_isic2018.main(['--help'])
     text = capsys.readouterr().out
     assert 'default_rng(seed)' in text and 'ATTRIBUTION.txt' in text
     assert 'fold<i>_val.txt' in text

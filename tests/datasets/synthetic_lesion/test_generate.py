@@ -1,18 +1,17 @@
+"""synthetic_lesion/generate.py: the data set on disk, written once (also
+by concurrent processes, under the folder lock of sgdc_mmseg.utils.fileio),
+regenerated when incomplete or changed, never over foreign data."""
 import json
 import multiprocessing as mp
 import os
 import os.path as osp
 
 import cv2
-import numpy as np
 import pytest
 
-import sgdc_mmseg  # noqa: F401  (fills the registries)
-from mmseg.registry import DATASETS
-from sgdc_mmseg.datasets import (SyntheticLesionDataset,
-                                 generate_synthetic_lesions,
-                                 render_synthetic_lesion)
-from sgdc_mmseg.datasets.synthetic_lesion import MARKER_NAME
+from sgdc_mmseg.datasets.synthetic_lesion import (LOCK_NAME, MARKER_NAME,
+                                                  generate_synthetic_lesions)
+from sgdc_mmseg.utils.fileio import DirLock
 
 TINY = dict(num_train=4, num_val=2, size=(32, 32), seed=0, progress=False)
 
@@ -29,73 +28,6 @@ def _files(root):
 
 def _read_all(root):
     return {k: open(p, 'rb').read() for k, p in _files(root).items()}
-
-
-def test_render_shapes_and_values():
-    img, mask = render_synthetic_lesion(seed=0, split='train', index=0,
-                                        size=(48, 64))
-    assert img.shape == (48, 64, 3) and img.dtype == np.uint8
-    assert mask.shape == (48, 64) and mask.dtype == np.uint8
-    assert set(np.unique(mask).tolist()) == {0, 1}
-
-
-def test_render_deterministic_and_seed_dependent():
-    a = render_synthetic_lesion(3, 'train', 5, (64, 64))
-    b = render_synthetic_lesion(3, 'train', 5, (64, 64))
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    for other in (render_synthetic_lesion(4, 'train', 5, (64, 64)),
-                  render_synthetic_lesion(3, 'val', 5, (64, 64)),
-                  render_synthetic_lesion(3, 'train', 6, (64, 64))):
-        assert not np.array_equal(a[0], other[0])
-        assert not np.array_equal(a[1], other[1])
-
-
-def test_lesion_area_fraction_is_sane():
-    fractions = []
-    for i in range(40):
-        _, mask = render_synthetic_lesion(0, 'train', i, (64, 64))
-        assert set(np.unique(mask).tolist()) <= {0, 1}
-        fractions.append(mask.mean())
-    fractions = np.array(fractions)
-    assert fractions.min() > 0.01 and fractions.max() < 0.6
-    assert 0.08 < fractions.mean() < 0.35
-    assert fractions.std() > 0.03  # sizes vary
-
-
-def test_lesion_darker_than_skin_on_average():
-    diffs = []
-    for i in range(20):
-        img, mask = render_synthetic_lesion(1, 'train', i, (64, 64))
-        grey = img.astype(np.float32).mean(-1)
-        diffs.append(grey[mask == 0].mean() - grey[mask == 1].mean())
-    assert min(diffs) > 0
-    assert np.median(diffs) > 15
-    assert min(diffs) < np.median(diffs) / 2  # some low-contrast cases
-
-
-def test_hair_does_not_change_mask():
-    hairy_seen = 0
-    for i in range(10):
-        img_h, mask_h, layers = render_synthetic_lesion(
-            0, 'train', i, (64, 64), hair=True, return_layers=True)
-        img_n, mask_n = render_synthetic_lesion(0, 'train', i, (64, 64),
-                                                hair=False)
-        np.testing.assert_array_equal(mask_h, mask_n)
-        hair = layers['hair'] > 0.5
-        if hair.any():
-            hairy_seen += 1
-            # hairs are dark and drawn over the image, skin and lesion
-            diff = img_n.astype(int) - img_h.astype(int)
-            assert diff[hair].mean() > 20
-            # away from hairs (beyond the final slight blur) nothing changes
-            near = cv2.dilate((layers['hair'] > 0).astype(np.uint8),
-                              np.ones((7, 7), np.uint8)) > 0
-            np.testing.assert_array_equal(img_h[~near], img_n[~near])
-            if (hair & (mask_h == 1)).any():
-                assert mask_h[hair].max() == 1
-        else:
-            np.testing.assert_array_equal(img_h, img_n)
-    assert hairy_seen >= 3
 
 
 def test_generation_layout_and_determinism(tmp_path):
@@ -199,29 +131,6 @@ def test_concurrent_processes_generate_once(tmp_path):
     assert _read_all(root) == _read_all(reference)
 
 
-def test_dataset_builds_and_generates(tmp_path):
-    root = str(tmp_path / 'syn')
-    common = dict(type='SyntheticLesionDataset', data_root=root,
-                  num_train=4, num_val=2, size=(32, 32), seed=0,
-                  progress=False)
-    train = DATASETS.build(dict(
-        common,
-        data_prefix=dict(img_path='train/images',
-                         seg_map_path='train/masks')))
-    val = DATASETS.build(dict(
-        common,
-        data_prefix=dict(img_path='val/images', seg_map_path='val/masks')))
-    assert isinstance(train, SyntheticLesionDataset)
-    assert len(train) == 4 and len(val) == 2
-    assert train.metainfo['classes'] == ('background', 'lesion')
-    info = val.get_data_info(1)
-    assert info['img_path'].endswith(osp.join('val', 'images',
-                                              'val_00001.png'))
-    assert info['seg_map_path'].endswith(osp.join('val', 'masks',
-                                                  'val_00001.png'))
-    assert osp.isfile(info['img_path']) and osp.isfile(info['seg_map_path'])
-
-
 def test_stale_lock_of_dead_process_is_broken(tmp_path):
     import socket
     import subprocess
@@ -234,3 +143,19 @@ def test_stale_lock_of_dead_process_is_broken(tmp_path):
         json.dumps(dict(pid=dead.pid, host=socket.gethostname())))
     assert generate_synthetic_lesions(str(root), **dict(TINY, timeout=30))
     assert not (root / '.synthetic_lesion.lock').exists()
+
+
+def test_live_lock_times_out_naming_it(tmp_path):
+    root = tmp_path / 'syn'
+    root.mkdir()
+    holder = DirLock(str(root / LOCK_NAME))
+    assert holder.try_acquire()  # a live process of this host holds it
+    try:
+        with pytest.raises(TimeoutError) as err:
+            generate_synthetic_lesions(str(root), **dict(TINY, timeout=0))
+    finally:
+        holder.release()
+    msg = str(err.value)
+    assert str(root / LOCK_NAME) in msg
+    assert 'generating the synthetic lesion data' in msg
+    assert not (root / 'train').exists()
