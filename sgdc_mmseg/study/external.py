@@ -1,0 +1,97 @@
+"""External test sets: finished runs tested unchanged on another dataset.
+
+A study's ``external`` entry ``name=dict(dataset=..., variants=[...])``
+tests every finished seed of the listed variants (default: all) with the
+config's test set replaced by ``dataset`` (its test pipeline kept unless the
+entry gives one), the last checkpoint and the run's ``--cfg-options``.
+Each test goes to ``WORK_DIR/external/<name>/<variant>_seed<k>/`` (its
+``config.py``, ``test.log`` and ``tools/test.py --out`` files); an existing
+``summary.json`` there is reused.
+
+:func:`external_results` returns one row per tested seed: ``external``,
+``variant``, ``seed``, ``best_on_study_test`` (the seed with the highest
+IoU on the study's own test set), ``num_images``, the metric columns of
+:data:`~sgdc_mmseg.study.schema.METRICS` and ``out_dir``.
+"""
+import os
+import os.path as osp
+
+from ..evaluation.test_outputs import (KEY_METRICS, KEY_NUM_IMAGES,
+                                       SUMMARY_NAME, read_summary)
+from .run_config import inherited_config_text, to_plain
+from .runs import Run, load_result, log_tail, run_logged
+from .schema import METRICS
+
+
+def external_test_config_text(run, dataset):
+    """Text of a config that tests ``run`` on another dataset: the test set
+    is replaced, the config's test pipeline kept (unless given)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(run.run_config)
+    ds = to_plain(dict(dataset))
+    ds.setdefault('pipeline', to_plain(cfg.test_dataloader.dataset.pipeline))
+    return inherited_config_text(run.run_config, dict(
+        test_dataloader=dict(dataset=dict(_delete_=True, **ds))))
+
+
+def run_external_test(study, work_dir, variant, seed, dataset, out_dir):
+    """Test the finished run (variant, seed) on ``dataset`` into
+    ``out_dir``; raises RuntimeError with the log's tail if the test
+    fails."""
+    run = Run(work_dir, variant, study['variants'][variant], seed)
+    result = load_result(run)
+    run.cfg_options = list(result.get('cfg_options', []))
+    os.makedirs(out_dir, exist_ok=True)
+    config = osp.join(out_dir, 'config.py')
+    with open(config, 'w', encoding='utf-8') as f:
+        f.write(external_test_config_text(run, dataset))
+    log_path = osp.join(out_dir, 'test.log')
+    rc, _ = run_logged(run.test_cmd(result['checkpoint'], out_dir, config),
+                       log_path)
+    if rc != 0:
+        raise RuntimeError(f'external test of {variant} seed {seed} failed; '
+                           f'see {log_path}:\n' + log_tail(log_path))
+
+
+def best_seed_row(rows):
+    """The row with the highest IoU (rows without an IoU last)."""
+    return max(rows, key=lambda r: (r['IoU'] is not None, r['IoU'] or 0))
+
+
+def external_row(ext_name, variant, row, best, summary, out_dir):
+    """The row of one external test (``row``: the run's study row)."""
+    ext_row = dict(external=ext_name, variant=variant, seed=row['seed'],
+                   best_on_study_test=row is best,
+                   num_images=summary.get(KEY_NUM_IMAGES), out_dir=out_dir)
+    for metric in METRICS:
+        ext_row[metric.column] = summary.get(KEY_METRICS, {}).get(metric.key)
+    return ext_row
+
+
+def external_results(study, work_dir, rows, run_missing=True, log=print):
+    """Rows for the external test sets (see the module docstring): every
+    finished seed of the listed variants, tested first when
+    ``run_missing`` and not tested yet (left out otherwise)."""
+    out_rows = []
+    done = [r for r in rows if r['status'] == 'done']
+    for ext_name, ext in study['external'].items():
+        for variant in ext.get('variants', list(study['variants'])):
+            vrows = [r for r in done if r['variant'] == variant]
+            if not vrows:
+                continue
+            best = best_seed_row(vrows)
+            for row in vrows:
+                out_dir = osp.join(work_dir, 'external', ext_name,
+                                   f'{variant}_seed{row["seed"]}')
+                summary_path = osp.join(out_dir, SUMMARY_NAME)
+                if not osp.isfile(summary_path):
+                    if not run_missing:
+                        continue
+                    log(f'  external {ext_name}: {variant} seed '
+                        f'{row["seed"]}')
+                    run_external_test(study, work_dir, variant, row['seed'],
+                                      ext['dataset'], out_dir)
+                out_rows.append(external_row(
+                    ext_name, variant, row, best, read_summary(summary_path),
+                    out_dir))
+    return out_rows
