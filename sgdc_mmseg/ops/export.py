@@ -14,7 +14,8 @@
 """
 import torch
 
-from .sgdc_aggregate import saved_spec, sgdc_aggregate_reference
+from .aggregate_op import saved_spec
+from .backends.reference import sgdc_aggregate_reference
 
 #: Lowest opset the ONNX exporter of torch 2.13 writes.
 ONNX_OPSET = 18

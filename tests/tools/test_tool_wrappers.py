@@ -1,5 +1,6 @@
-"""tools/test.py, train.py, infer.py, analysis/worst_cases.py and
-analysis/plot_curves.py are thin: docstring, the repo root on sys.path, the
+"""tools/test.py, train.py, infer.py, analysis/worst_cases.py,
+analysis/plot_curves.py, analysis/check_paper_parity.py and benchmark/*.py are
+thin: docstring, the repo root on sys.path, the
 command line of sgdc_mmseg.cli, its exit status."""
 import ast
 import importlib
@@ -12,7 +13,11 @@ from helpers import REPO_ROOT, run_tool
 TOOLS = {'test': 'tools/test.py', 'train': 'tools/train.py',
          'infer': 'tools/infer.py',
          'worst_cases': 'tools/analysis/worst_cases.py',
-         'plot_curves': 'tools/analysis/plot_curves.py'}
+         'plot_curves': 'tools/analysis/plot_curves.py',
+         'get_flops': 'tools/analysis/get_flops.py',
+         'check_paper_parity': 'tools/analysis/check_paper_parity.py',
+         'benchmark_sgdc': 'tools/benchmark/benchmark_sgdc.py',
+         'benchmark_medical_metric': 'tools/benchmark/medical_metric.py'}
 
 
 def _statements(path):

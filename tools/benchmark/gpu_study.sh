@@ -44,7 +44,7 @@ done
 
 if [ -z "${SKIP_TESTS:-}" ]; then
   timeout 90 python3 -m pytest -q -p no:cacheprovider -x \
-    tests/ops/test_sgdc_aggregate_triton.py -k "cuda or realistic or dispatcher" \
+    tests/ops/backends/test_triton.py tests/ops/test_sgdc_aggregate.py -k "cuda or triton" \
     > "$OUT/tests_ops.txt" 2>&1
   rc=$?
   tail -5 "$OUT/tests_ops.txt"

@@ -169,43 +169,47 @@ class SGDCHead(BaseDecodeHead):
                 align_corners=self.align_corners)
         return self.fpn_conv(laterals[0])
 
-    def forward(self, inputs):
+    def forward(self, inputs, return_structure=False):
+        """Fuse the levels, run the SGE where needed, the blocks and the
+        classifier.
+
+        The SGE runs when the head has one and either it guides the kernels
+        (``'structure'``), the head trains (its boundary loss), or
+        ``return_structure`` asks for what it sees. A non-structure SGE has
+        no guidance branch (``guide_channels=0``), so running it changes
+        nothing the blocks see: ``seg_logits`` are the same either way.
+
+        Returns:
+            ``(seg_logits, edge_logits)`` in training (``edge_logits`` None
+            without ``sge``), ``seg_logits`` in eval; with
+            ``return_structure``, in either mode, a dict: ``seg_logits``
+            ``[B, num_classes, h, w]``, ``edge_logits`` ``[B, 1, h, w]``
+            (None without ``sge``) and ``guidance`` ``[B, guide_channels,
+            h, w]`` (None unless ``kernel_source='structure'``), all at the
+            finest input level.
+        """
         feat = self.fuse(self._transform_inputs(inputs))
         edge_logits = guidance = None
-        if self.sge is not None and (self.training
+        if self.sge is not None and (return_structure or self.training
                                      or self.kernel_source == 'structure'):
             edge_logits, guidance = self.sge(inputs)
         for block in self.blocks:
             feat = block(feat, guidance)
         seg_logits = self.cls_seg(feat)
+        if return_structure:
+            return dict(seg_logits=seg_logits, edge_logits=edge_logits,
+                        guidance=guidance)
         if self.training:
             return seg_logits, edge_logits
         return seg_logits
 
     def forward_with_structure(self, inputs):
-        """Forward that also returns what the SGE sees (for inspection).
-
-        Meant for eval mode, where ``seg_logits`` equal ``forward(inputs)``.
-        Unlike :meth:`forward`, the SGE also runs for ``'pool'``/``'self'``
-        heads that carry one (its boundary prediction is only auxiliary
-        there), so their edge map can be looked at too.
-
-        Returns:
-            dict: ``seg_logits`` ``[B, num_classes, h, w]``, ``edge_logits``
-            ``[B, 1, h, w]`` (None without ``sge``) and ``guidance``
-            ``[B, guide_channels, h, w]`` (None unless
-            ``kernel_source='structure'``), all at the finest input level.
-        """
-        feat = self.fuse(self._transform_inputs(inputs))
-        edge_logits = guidance = None
-        if self.sge is not None:
-            edge_logits, guidance = self.sge(inputs)
-        # A non-structure SGE has no guidance branch (guide_channels=0), so
-        # the blocks see exactly what forward() gives them.
-        for block in self.blocks:
-            feat = block(feat, guidance)
-        return dict(seg_logits=self.cls_seg(feat), edge_logits=edge_logits,
-                    guidance=guidance)
+        """``forward(inputs, return_structure=True)``: the dict of
+        ``seg_logits``, ``edge_logits`` and ``guidance`` (for inspection;
+        in eval mode ``seg_logits`` equal ``forward(inputs)``). Unlike the
+        plain forward, the SGE also runs for ``'pool'``/``'self'`` heads
+        that carry one, so their edge map can be looked at too."""
+        return self.forward(inputs, return_structure=True)
 
     def loss_by_feat(self, seg_logits, batch_data_samples):
         """Segmentation losses plus the SGE boundary losses."""

@@ -17,7 +17,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
 from ..utils.arg_checks import check_divisible, check_int
-from .sobel import FixedSobel, sobel_modulate
+from .sobel import FixedSobel, cxc_sobel_modulate, sobel_modulate
 
 
 class BottleneckRefiner(nn.Module):
@@ -101,6 +101,10 @@ class SGE(nn.Module):
         [B,guide_channels,h,w] or None)`` with ``(h, w)`` of ``low``.
     """
 
+    #: The Sobel modulation of both paths: the channel-sum shortcut
+    #: (:class:`CxCSobelSGE` swaps in the paper's ``C x C`` form).
+    modulate = staticmethod(sobel_modulate)
+
     def __init__(self,
                  low_channels,
                  high_channels,
@@ -147,10 +151,10 @@ class SGE(nn.Module):
                 raise ValueError(
                     f'SGE: {name} input must be [B, {c}, H, W], got '
                     f'{tuple(t.shape)}')
-        high = self.refine4(sobel_modulate(self.s4_proj(high), self.sobel_x,
-                                           self.sobel_y))
-        low = self.refine1(sobel_modulate(self.s1_proj(low), self.sobel_x,
+        high = self.refine4(self.modulate(self.s4_proj(high), self.sobel_x,
                                           self.sobel_y))
+        low = self.refine1(self.modulate(self.s1_proj(low), self.sobel_x,
+                                         self.sobel_y))
         high = resize(high, size=low.shape[2:], mode='bilinear',
                       align_corners=self.align_corners)
         fused = self.fuse(torch.cat([high, low], dim=1))
@@ -158,3 +162,12 @@ class SGE(nn.Module):
         guidance = None if self.out_guidance is None else self.out_guidance(
             fused)
         return edge_logits, guidance
+
+
+class CxCSobelSGE(SGE):
+    """:class:`SGE` with the paper's ``C x C`` Sobel convolutions
+    (:func:`~.sobel.cxc_sobel_modulate`) in place of the channel-sum
+    shortcut; same arguments, parameters and state dict. The reference the
+    shortcut is tested and benchmarked against (not in the registry)."""
+
+    modulate = staticmethod(cxc_sobel_modulate)

@@ -13,6 +13,8 @@ multiply-adds); the 3x3 kernel is read from the buffer (``weight[0, 0]``), and
 loading a state dict whose ``weight`` is not the same kernel for every
 channel pair is refused, so the shortcut always equals the ``C x C``
 convolution (up to floating-point summation order).
+:func:`cxc_sobel_modulate` is that ``C x C`` form, kept as the reference the
+shortcut is tested and benchmarked against.
 """
 import torch
 import torch.nn as nn
@@ -112,4 +114,25 @@ def sobel_modulate(x, sobel_x, sobel_y):
     kernels = torch.cat([sobel_x.kernel, sobel_y.kernel], dim=0)
     grads = F.conv2d(x.sum(1, keepdim=True), kernels, padding=1)
     magnitude = safe_magnitude(grads[:, :1], grads[:, 1:])
+    return torch.sigmoid(magnitude) * x
+
+
+def cxc_sobel_modulate(x, sobel_x, sobel_y):
+    """:func:`sobel_modulate` in the paper's form: the reference.
+
+    Two ``C x C x 3 x 3`` convolutions of ``x`` with the full ``weight``
+    buffers (``C**2`` times the multiply-adds of the shortcut), then
+    ``sigmoid(sqrt(gx**2 + gy**2)) * x`` with a 0 gradient where the
+    magnitude is 0 -- written without :func:`safe_magnitude`, so that
+    comparing the two also checks it. Equal to :func:`sobel_modulate` (up
+    to summation order) because ``FixedSobel`` only ever holds the same
+    kernel for every channel pair.
+    """
+    sobel_x.check_input(x)
+    sobel_y.check_input(x)
+    gx = F.conv2d(x, sobel_x.weight, padding=1)
+    gy = F.conv2d(x, sobel_y.weight, padding=1)
+    sq = gx * gx + gy * gy
+    zero = (sq == 0).to(sq.dtype)
+    magnitude = torch.sqrt(sq + zero) * (1 - zero)
     return torch.sigmoid(magnitude) * x

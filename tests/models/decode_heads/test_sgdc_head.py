@@ -206,3 +206,36 @@ def test_forward_with_structure(source, with_sge):
         assert out['guidance'].shape == (2, 16, 16, 16)
     else:
         assert out['guidance'] is None
+
+
+@pytest.mark.parametrize('mode', ['train', 'eval'])
+@pytest.mark.parametrize('source,with_sge', [('structure', True),
+                                             ('pool', True), ('pool', False),
+                                             ('self', True),
+                                             ('self', False)])
+def test_forward_and_structure_path_give_identical_seg_logits(
+        source, with_sge, mode):
+    # one forward path: return_structure only adds what the SGE sees
+    torch.manual_seed(0)
+    h = head(kernel_source=source, sge=SGE if with_sge else None)
+    h.train(mode == 'train')
+    x = feats()
+
+    def run(call):  # the same dropout mask in train mode
+        torch.manual_seed(1)
+        with torch.no_grad():
+            return call(x)
+
+    plain = run(h)
+    out = run(lambda x: h.forward(x, return_structure=True))
+    thin = run(h.forward_with_structure)
+    seg = plain[0] if mode == 'train' else plain
+    assert torch.equal(out['seg_logits'], seg)
+    assert torch.equal(thin['seg_logits'], seg)
+    if mode == 'train':
+        # the training forward's edge logits are the SGE's as well
+        if with_sge:
+            assert torch.equal(out['edge_logits'], plain[1])
+        else:
+            assert plain[1] is None and out['edge_logits'] is None
+    assert (out['guidance'] is None) == (source != 'structure')

@@ -1,27 +1,15 @@
 """FixedSobel / sobel_modulate: the channel-sum shortcut against the paper's
-``C x C`` convolution, state-dict layout, checkpoint loading, finite
-gradients."""
+``C x C`` convolution (``cxc_sobel_modulate``, ``CxCSobelSGE``), state-dict
+layout, checkpoint loading, finite gradients."""
 import pytest
 import torch
 import torch.nn.functional as F
 
 import sgdc_mmseg  # noqa: F401
-from sgdc_mmseg.models.layers import SGE, FixedSobel, sobel_modulate
-from sgdc_mmseg.models.layers import sge as sge_module
+from sgdc_mmseg.models.layers import (SGE, CxCSobelSGE, FixedSobel,
+                                     cxc_sobel_modulate, sobel_modulate)
 
 KX = torch.tensor([[1., 0., -1.], [2., 0., -2.], [1., 0., -1.]])
-
-
-def cxc_sobel_modulate(x, sobel_x, sobel_y):
-    """The paper's form: two ``C x C x 3 x 3`` convolutions of ``x`` with the
-    full buffers, then ``sigmoid(sqrt(gx**2 + gy**2)) * x`` (0 gradient where
-    the magnitude is 0, written independently of ``safe_magnitude``)."""
-    gx = F.conv2d(x, sobel_x.weight, padding=1)
-    gy = F.conv2d(x, sobel_y.weight, padding=1)
-    sq = gx * gx + gy * gy
-    zero = (sq == 0).to(sq.dtype)
-    magnitude = torch.sqrt(sq + zero) * (1 - zero)
-    return torch.sigmoid(magnitude) * x
 
 
 def test_state_dict_is_the_paper_buffer():
@@ -62,24 +50,46 @@ def test_modulate_values_and_gradients_equal_cxc(dtype, tol):
 
 
 @pytest.mark.parametrize('mode', ['train', 'eval'])
-def test_sge_outputs_and_gradients_equal_cxc_path(mode, monkeypatch):
+def test_sge_outputs_and_gradients_equal_cxc_sge(mode):
     torch.manual_seed(0)
     m = SGE(8, 16, channels=12, fuse_channels=10, guide_channels=5)
-    m.train(mode == 'train')
+    ref = CxCSobelSGE(8, 16, channels=12, fuse_channels=10, guide_channels=5)
+    ref.load_state_dict(m.state_dict(), strict=True)
     low = torch.randn(2, 8, 12, 10)
     high = torch.randn(2, 16, 3, 2)
     results = []
-    for path in (sobel_modulate, cxc_sobel_modulate):
-        monkeypatch.setattr(sge_module, 'sobel_modulate', path)
-        m.zero_grad()
+    for module in (m, ref):
+        module.train(mode == 'train')
         a, b = low.clone().requires_grad_(), high.clone().requires_grad_()
-        edge, guide = m(a, b)
+        edge, guide = module(a, b)
         (edge.sum() * 0.3 + (guide * torch.linspace(-1, 1, 5).view(
             1, 5, 1, 1)).sum()).backward()
         results.append([edge, guide, a.grad, b.grad] +
-                       [p.grad.clone() for p in m.parameters()])
+                       [p.grad.clone() for p in module.parameters()])
     for new, old in zip(*results):
         torch.testing.assert_close(new, old, atol=1e-5, rtol=1e-5)
+
+
+def test_cxc_sge_runs_the_full_convolutions(monkeypatch):
+    # the reference really is the C x C form: its convolutions take the
+    # full [C, C, 3, 3] buffers, the shortcut's a [2, 1, 3, 3] kernel
+    seen = []
+    conv2d = F.conv2d
+
+    def spy(x, weight, *args, **kwargs):
+        seen.append(tuple(weight.shape))
+        return conv2d(x, weight, *args, **kwargs)
+
+    monkeypatch.setattr(F, 'conv2d', spy)
+    x = torch.randn(1, 6, 5, 5)
+    sx, sy = FixedSobel(6, 'x'), FixedSobel(6, 'y')
+    cxc_sobel_modulate(x, sx, sy)
+    assert seen == [(6, 6, 3, 3), (6, 6, 3, 3)]
+    seen.clear()
+    sobel_modulate(x, sx, sy)
+    assert seen == [(2, 1, 3, 3)]
+    assert CxCSobelSGE.modulate is cxc_sobel_modulate
+    assert SGE.modulate is sobel_modulate
 
 
 def test_kernel_is_read_from_the_buffer():
