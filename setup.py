@@ -39,6 +39,9 @@ setup(
         'scipy',
         'opencv-python',
         'Pillow',
+        # skeletons (clDice) and the watershed of the SGE instance split
+        # (sgdc_mmseg.evaluation.functional); tested with 0.26.0
+        'scikit-image',
     ],
     extras_require={
         'lite': ['mmcv-lite==2.1.0'],
