@@ -238,3 +238,15 @@ def save_random_checkpoint(cfg_path, ckpt_path, dataset_meta=None, seed=0,
     meta = {} if dataset_meta is None else dict(dataset_meta=dataset_meta)
     torch.save(dict(state_dict=model.state_dict(), meta=meta), str(ckpt_path))
     return str(ckpt_path)
+
+
+def file_tree(folder):
+    """``{relative path: bytes}`` of every file under ``folder`` (to show
+    that a refused run left a folder byte for byte as it was)."""
+    out = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = osp.join(root, name)
+            with open(path, 'rb') as f:
+                out[osp.relpath(path, folder)] = f.read()
+    return out

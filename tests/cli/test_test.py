@@ -8,7 +8,7 @@ import pytest
 
 import sgdc_mmseg  # noqa: F401
 import sgdc_mmseg.cli.test as cli
-from helpers import make_tiny_dataset, write_tiny_config
+from helpers import file_tree, make_tiny_dataset, write_tiny_config
 from sgdc_mmseg.engine import testing
 
 
@@ -28,16 +28,6 @@ def test_missing_checkpoint_is_an_error(tmp_path, tiny_config, monkeypatch):
     with pytest.raises(SystemExit) as info:
         cli.main([tiny_config(), missing])
     assert str(info.value) == f'error: checkpoint "{missing}" not found'
-
-
-def _tree(folder):
-    """{relative path: bytes} of every file under ``folder``."""
-    out = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = osp.join(root, name)
-            out[osp.relpath(path, folder)] = open(path, 'rb').read()
-    return out
 
 
 def _no_runner(*args, **kwargs):
@@ -65,7 +55,7 @@ def test_out_over_the_test_data_is_refused(own_data, tmp_path,
                                            monkeypatch, flag, folder, how,
                                            role):
     data = own_data['data']
-    before = _tree(data)
+    before = file_tree(data)
     target = osp.normpath(str(data / folder))
     monkeypatch.setattr(testing, 'build_runner', _no_runner)
     with pytest.raises(SystemExit) as info:
@@ -75,7 +65,7 @@ def test_out_over_the_test_data_is_refused(own_data, tmp_path,
     what = '--out folder' if flag == '--out' else '--show-dir folder'
     assert msg.startswith(f'error: {what} "{target}" {how} the {role} of '
                           'test_dataloader.dataset'), msg
-    assert _tree(data) == before  # ground truth and images untouched
+    assert file_tree(data) == before  # ground truth and images untouched
     assert sorted(os.listdir(data)) == ['ann_dir', 'img_dir']
 
 
@@ -83,13 +73,13 @@ def test_out_symlink_to_the_masks_is_refused(own_data, tmp_path,
                                              monkeypatch):
     link = tmp_path / 'preds'
     link.symlink_to(own_data['data'] / 'ann_dir')
-    before = _tree(own_data['data'])
+    before = file_tree(own_data['data'])
     monkeypatch.setattr(testing, 'build_runner', _no_runner)
     with pytest.raises(SystemExit, match=r'error: --out folder "[^"]*preds" '
                        r'\(= [^)]*ann_dir\) is the mask folder'):
         cli.main([own_data['cfg'], own_data['ckpt'], '--work-dir',
                         str(tmp_path / 'work'), '--out', str(link)])
-    assert _tree(own_data['data']) == before
+    assert file_tree(own_data['data']) == before
 
 
 def test_foreign_prediction_name_is_refused_before_the_model(

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import sgdc_mmseg  # noqa: F401
-from helpers import (LESION_META, REPO_ROOT, make_tiny_dataset, run_tool,
-                     save_random_checkpoint, tool_env, write_tiny_config)
+from helpers import (LESION_META, REPO_ROOT, file_tree, make_tiny_dataset,
+                     run_tool, save_random_checkpoint, tool_env,
+                     write_tiny_config)
 
 INFER = osp.join(REPO_ROOT, 'tools', 'infer.py')
 SIZES = dict(a=(30, 40), b=(48, 24), c=(33, 33))  # stem -> (H, W)
@@ -132,16 +133,6 @@ def test_edges_need_an_sge(setup, tmp_path):
 # --------------------------------------------------------------------- #
 # The output contract: never destroy what the tool did not write
 # --------------------------------------------------------------------- #
-def _tree(folder):
-    """{relative path: bytes} of every file under ``folder``."""
-    out = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = osp.join(root, name)
-            out[osp.relpath(path, folder)] = open(path, 'rb').read()
-    return out
-
-
 def _no_model(*args, **kwargs):
     raise AssertionError('the model was loaded')
 
@@ -168,7 +159,7 @@ def test_out_dir_overlapping_an_input_is_refused(setup, data, tmp_path,
                                                  monkeypatch, inputs, out,
                                                  how):
     (tmp_path / 'link').symlink_to(data / 'images')
-    before = _tree(data)
+    before = file_tree(data)
     inputs = inputs.format(data=data, tmp=tmp_path)
     out = out.format(data=data, tmp=tmp_path)
     tool = _load_tool()
@@ -180,7 +171,7 @@ def test_out_dir_overlapping_an_input_is_refused(setup, data, tmp_path,
     assert msg.startswith(f'error: output folder "{out}"'), msg
     assert f' {how} the input folder ' in msg
     assert str(data / 'images') in msg
-    assert _tree(data) == before  # the masks (and images) are untouched
+    assert file_tree(data) == before  # the masks (and images) are untouched
     assert sorted(os.listdir(data)) == ['images', 'masks']
 
 
@@ -222,12 +213,12 @@ def test_foreign_file_overwrite_and_rerun(setup, tmp_path, monkeypatch,
     _check_outputs(out, ['a'], edges=False)
     record = json.loads((out / '.sgdc_outputs.json').read_text())
     assert record['files'] == ['masks/a.png', 'overlays/a.png']
-    first = _tree(out)
+    first = file_tree(out)
 
     # a re-run may rewrite its own files (no --overwrite needed)
     assert tool.main(args) == 0
     assert 'replacing' not in capsys.readouterr().out
-    assert _tree(out) == first
+    assert file_tree(out) == first
 
 
 _KILLER = '''
@@ -261,7 +252,7 @@ def test_sigkill_during_a_run_then_rerun(setup, data, tmp_path):
     ref = tmp_path / 'ref'
     proc = run_tool([INFER] + args(ref), cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:]
-    reference = _tree(ref)
+    reference = file_tree(ref)
     assert sorted(reference) == ['.sgdc_outputs.json'] + [
         f'{k}/{i:03d}.png' for k in ('masks', 'overlays') for i in range(3)]
 
@@ -285,7 +276,7 @@ def test_sigkill_during_a_run_then_rerun(setup, data, tmp_path):
         if child.poll() is None:
             child.kill()
     assert child.returncode == -signal.SIGKILL
-    interrupted = _tree(out)
+    interrupted = file_tree(out)
     temps = [p for p in interrupted if p.endswith('.sgdc-tmp')]
     assert len(temps) == 1 and temps[0].startswith('masks/.001.png.')
     # nothing truncated under a final name: what is there is complete
@@ -297,7 +288,7 @@ def test_sigkill_during_a_run_then_rerun(setup, data, tmp_path):
     proc = run_tool([INFER] + args(out), cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert 'wrote 3 of 3 image(s)' in proc.stdout
-    assert _tree(out) == reference  # same files, same bytes, no leftovers
+    assert file_tree(out) == reference  # same files, same bytes, no leftovers
 
 
 def test_checkpoint_must_fit_unless_non_strict(setup, tmp_path):
