@@ -121,3 +121,35 @@ def test_package_never_imports_tools():
                            if t == 'tools' or t.startswith('tools.'))
                  for m, targets in others.items()}
     assert {m: t for m, t in offenders.items() if t} == {}
+
+
+#: Which sub-packages each sub-package may import (docs/architecture.md).
+ALLOWED = {
+    'utils': set(),
+    'version': set(),
+    'ops': set(),
+    'compat': {'utils', 'ops'},
+    'models': {'ops', 'utils'},
+    'datasets': {'utils', 'version'},
+    'evaluation': {'utils', 'version'},
+}
+
+
+def _subpackage(module):
+    parts = module.split('.')
+    return parts[1] if len(parts) > 1 else PACKAGE
+
+
+def test_layers_import_only_what_they_may():
+    graph, _ = import_graph()
+    broken = {}
+    for module, targets in graph.items():
+        allowed = ALLOWED.get(_subpackage(module))
+        if allowed is None:
+            continue
+        bad = sorted(t for t in targets
+                     if _subpackage(t) != _subpackage(module)
+                     and _subpackage(t) not in allowed)
+        if bad:
+            broken[module] = bad
+    assert broken == {}
