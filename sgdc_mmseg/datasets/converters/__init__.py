@@ -22,11 +22,15 @@ per concern:
 * :mod:`.runner` -- running the per-sample tasks with a progress bar,
   writing the record and the printed summary;
 * :mod:`.pairs` -- the image + 0/255 mask conversion shared by ISIC 2016,
-  ISIC 2018 and PH2.
+  ISIC 2018 and PH2;
+* :mod:`.aperio` -- Aperio ImageScope XML (MoNuSeg): parsing, and filling
+  the polygons into an instance map.
 
 See ``docs/converters.md``.
 """
 from . import conic, isic2016, isic2018, ph2
+from . import drive
+from . import monuseg
 from .checks import ConversionError
 
 CONVERTERS = {
@@ -34,7 +38,9 @@ CONVERTERS = {
     'isic2018': isic2018,
     'ph2': ph2,
     'conic': conic,
+    'drive': drive,
+    'monuseg': monuseg,
 }
 
 __all__ = ['CONVERTERS', 'ConversionError', 'conic', 'isic2016', 'isic2018',
-           'ph2']
+           'ph2', 'drive', 'monuseg']

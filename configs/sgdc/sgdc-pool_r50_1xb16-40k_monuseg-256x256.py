@@ -1,0 +1,5 @@
+# Comparison point: pooling-based dynamic kernels (kernels from average-pooled
+# context), SGE boundary loss kept; only the kernel source differs from
+# sgdc_r50_1xb16-40k_monuseg-256x256.py.
+_base_ = ['./sgdc_r50_1xb16-40k_monuseg-256x256.py']
+model = dict(decode_head=dict(kernel_source='pool'))

@@ -1,0 +1,4 @@
+# Ablation: kernels from the features alone (no guidance), SGE boundary loss
+# kept as an auxiliary loss.
+_base_ = ['./sgdc_r18-half_1xb16-600_drive-64x64.py']
+model = dict(decode_head=dict(kernel_source='self'))

@@ -1,0 +1,5 @@
+# Comparison point: kernels from the features alone (no guidance), SGE boundary
+# loss kept; only the kernel source differs from
+# sgdc_unet-s5-d16_1xb16-40k_monuseg-256x256.py.
+_base_ = ['./sgdc_unet-s5-d16_1xb16-40k_monuseg-256x256.py']
+model = dict(decode_head=dict(kernel_source='self'))
