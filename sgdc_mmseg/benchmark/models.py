@@ -14,7 +14,8 @@ losses including auxiliary heads, backward and an SGD step, batch ``B``,
 fp32) and ``eval forward`` (the ``mode='tensor'`` forward of batch ``B``
 under ``no_grad``), each with its median time and peak memory.
 """
-from .report import format_bytes, format_count, format_time, markdown_table
+from .report import (format_bytes, format_count, format_time, markdown_table,
+                     run_lines)
 
 #: Row name -> config (relative to the repository root).
 MODEL_CONFIGS = {
@@ -86,7 +87,6 @@ def models_table(cases, results):
 
 def models_section(options, info, table, elapsed, date):
     """The Markdown section of the models table (header lines, table)."""
-    threads = info['threads'] or "torch's default"
     names = ', '.join(f'`{n}` = `{MODEL_CONFIGS[n]}`'
                       for n in options.models)
     lines = [
@@ -97,12 +97,7 @@ def models_section(options, info, table, elapsed, date):
         '(method in `sgdc_mmseg/benchmark/models.py` and '
         '`sgdc_mmseg/benchmark/harness.py`).',
         '',
-        f'- command: `{options.command}`',
-        f'- date: {date}; whole run {elapsed / 60:.1f} min',
-        f"- machine: {info['cpu']}, {info['cores']} cores "
-        f"({info['usable_cores']} usable), torch threads per case: "
-        f"{threads}; GPU: {info['gpu'] or 'none'}",
-        f"- software: Python {info['python']}, torch {info['torch']}",
+        *run_lines(options, info, elapsed, date, info['gpu'] or 'none'),
         f'- models: {names}; SyncBN as BN, no pretrained weights, 2 classes',
         f'- batch {options.model_batch}, fp32, random images and masks; '
         'train step: data preprocessor, forward, losses (auxiliary heads '

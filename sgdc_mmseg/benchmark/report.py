@@ -71,3 +71,17 @@ def markdown_table(header, rows):
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
     return '\n'.join(lines)
+
+
+def run_lines(options, info, elapsed, date, gpu):
+    """The ``- command / date / machine / software`` lines that open every
+    section the benchmarks write."""
+    threads = info['threads'] or "torch's default"
+    return [
+        f'- command: `{options.command}`',
+        f'- date: {date}; whole run {elapsed / 60:.1f} min',
+        f"- machine: {info['cpu']}, {info['cores']} cores "
+        f"({info['usable_cores']} usable), torch threads per case: "
+        f'{threads}; GPU: {gpu}',
+        f"- software: Python {info['python']}, torch {info['torch']}",
+    ]

@@ -38,7 +38,7 @@ from .models import MODEL_BATCH, MODEL_CONFIGS, MODEL_SIZES
 from .models import markers as models_markers
 from .models import model_cases, models_section, models_table
 from .report import (format_bytes, format_ratio, format_time, markdown_table,
-                     write_section)
+                     write_section, run_lines)
 
 # One section per device, so a GPU run never replaces the CPU numbers.
 BEGIN, END = '<!-- sgdc-ops:begin -->', '<!-- sgdc-ops:end -->'
@@ -267,19 +267,13 @@ def make_section(options, info, table, elapsed, date):
         gpu += f" (peak {info['gpu_peak_tbps']} TB/s)"
     elif info['gpu']:
         gpu += ' (peak bandwidth not in the table)'
-    threads = info['threads'] or "torch's default"
     lines = [
         f'## SGDC op / block / SGE ({options.device.upper()})',
         '',
         'Written by `tools/benchmark/benchmark_sgdc.py` (method in '
         '`sgdc_mmseg/benchmark/harness.py`).',
         '',
-        f'- command: `{options.command}`',
-        f'- date: {date}; whole run {elapsed / 60:.1f} min',
-        f"- machine: {info['cpu']}, {info['cores']} cores "
-        f"({info['usable_cores']} usable), torch threads per case: "
-        f'{threads}; GPU: {gpu}',
-        f"- software: Python {info['python']}, torch {info['torch']}",
+        *run_lines(options, info, elapsed, date, gpu),
         f'- time: median of {options.repeats} timed calls after '
         f'{options.warmup} warm-up call(s), each case in a fresh process; '
         'peak memory (largest over the timed calls): '

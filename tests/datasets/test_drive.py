@@ -139,8 +139,8 @@ def test_base_config_contents(base, splits):
         assert ds.ann_file == f'splits/{split}.txt'
         assert ds.data_prefix == dict(img_path='images', seg_map_path='masks',
                                       fov_path='fov')
-    assert [e['type'] for e in cfg.val_evaluator] == ['IoUMetric',
-                                                      'MedicalMetric']
+    assert [e['type'] for e in cfg.val_evaluator] == [
+        'IoUMetric', 'MedicalMetric', 'VesselMetric']
 
 
 @pytest.mark.parametrize('base', ['drive', 'drive_cpu'])
