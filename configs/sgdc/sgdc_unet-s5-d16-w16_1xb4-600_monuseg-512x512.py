@@ -14,38 +14,17 @@
 # Data: python tools/dataset_converters/monuseg.py
 #           ../shared/data/monuseg-train -o data/monuseg
 _base_ = [
-    '../_base_/models/sgdc_r50.py', '../_base_/datasets/monuseg_cpu.py',
+    '../_base_/models/sgdc_unet-s5-d16.py', '../_base_/datasets/monuseg_cpu.py',
     '../_base_/sgdc_runtime.py', '../_base_/schedules/adamw_600it.py'
 ]
 crop_size = (128, 128)
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
-    backbone=dict(
-        _delete_=True,
-        type='UNet',
-        in_channels=3,
-        base_channels=16,
-        num_stages=5,
-        strides=(1, 1, 1, 1, 1),
-        enc_num_convs=(2, 2, 2, 2, 2),
-        dec_num_convs=(2, 2, 2, 2),
-        downsamples=(True, True, True, True),
-        enc_dilations=(1, 1, 1, 1, 1),
-        dec_dilations=(1, 1, 1, 1),
-        with_cp=False,
-        conv_cfg=None,
-        norm_cfg=norm_cfg,
-        act_cfg=dict(type='ReLU'),
-        upsample_cfg=dict(type='InterpConv'),
-        norm_eval=False,
-        init_cfg=None),
+    backbone=dict(base_channels=16),
     decode_head=dict(
         in_channels=[32, 64, 128, 256],
-        in_index=[3, 2, 1, 0],
         channels=32,
-        sge=dict(in_channels=(32, 256), in_index=(3, 0), channels=32,
-                 fuse_channels=32)),
+        sge=dict(in_channels=(32, 256), channels=32, fuse_channels=32)),
     test_cfg=dict(mode='slide', crop_size=(128, 128), stride=(85, 85)))
 randomness = dict(seed=0)

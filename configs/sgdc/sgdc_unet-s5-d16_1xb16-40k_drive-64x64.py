@@ -12,37 +12,11 @@
 # The variants sgdc-pool_* and sgdc-self_* change only the kernel source.
 # Data: python tools/dataset_converters/drive.py SOURCE -o data/drive
 _base_ = [
-    '../_base_/models/sgdc_r50.py', '../_base_/datasets/drive.py',
+    '../_base_/models/sgdc_unet-s5-d16.py', '../_base_/datasets/drive.py',
     '../_base_/sgdc_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
 ]
 crop_size = (64, 64)
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
-    backbone=dict(
-        _delete_=True,
-        type='UNet',
-        in_channels=3,
-        base_channels=64,
-        num_stages=5,
-        strides=(1, 1, 1, 1, 1),
-        enc_num_convs=(2, 2, 2, 2, 2),
-        dec_num_convs=(2, 2, 2, 2),
-        downsamples=(True, True, True, True),
-        enc_dilations=(1, 1, 1, 1, 1),
-        dec_dilations=(1, 1, 1, 1),
-        with_cp=False,
-        conv_cfg=None,
-        norm_cfg=norm_cfg,
-        act_cfg=dict(type='ReLU'),
-        upsample_cfg=dict(type='InterpConv'),
-        norm_eval=False,
-        init_cfg=None),
-    decode_head=dict(
-        in_channels=[128, 256, 512, 1024],
-        in_index=[3, 2, 1, 0],
-        channels=64,
-        sge=dict(in_channels=(128, 1024), in_index=(3, 0), channels=64,
-                 fuse_channels=64)),
     test_cfg=dict(mode='slide', crop_size=(64, 64), stride=(42, 42)))

@@ -6,44 +6,18 @@
 # inference with 256x256 windows at stride 170 (mmseg's UNet/HRF setting);
 # tested on the 14 official test tiles with NucleiMetric (Dice, IoU, AJI,
 # PQ) and mmseg's IoUMetric. For a GPU; the 2-CPU protocol is
-# sgdc_unet-s5-d16-w16_1xb8-*_monuseg-128x128.py.
+# sgdc_unet-s5-d16-w16_1xb4-*_monuseg-512x512.py.
 # UNet returns decoder features from coarse to fine:
 #   index 0: 1024 ch, stride 16 ... index 3: 128 ch, stride 2 (4: 64, stride 1)
 # The head runs at stride 2 (index 3); the SGE takes stride 2 and stride 16.
 # The variants sgdc-pool_* and sgdc-self_* change only the kernel source.
 # Data: python tools/dataset_converters/monuseg.py SOURCE -o data/monuseg
 _base_ = [
-    '../_base_/models/sgdc_r50.py', '../_base_/datasets/monuseg.py',
+    '../_base_/models/sgdc_unet-s5-d16.py', '../_base_/datasets/monuseg.py',
     '../_base_/sgdc_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
 ]
 crop_size = (256, 256)
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
-    backbone=dict(
-        _delete_=True,
-        type='UNet',
-        in_channels=3,
-        base_channels=64,
-        num_stages=5,
-        strides=(1, 1, 1, 1, 1),
-        enc_num_convs=(2, 2, 2, 2, 2),
-        dec_num_convs=(2, 2, 2, 2),
-        downsamples=(True, True, True, True),
-        enc_dilations=(1, 1, 1, 1, 1),
-        dec_dilations=(1, 1, 1, 1),
-        with_cp=False,
-        conv_cfg=None,
-        norm_cfg=norm_cfg,
-        act_cfg=dict(type='ReLU'),
-        upsample_cfg=dict(type='InterpConv'),
-        norm_eval=False,
-        init_cfg=None),
-    decode_head=dict(
-        in_channels=[128, 256, 512, 1024],
-        in_index=[3, 2, 1, 0],
-        channels=64,
-        sge=dict(in_channels=(128, 1024), in_index=(3, 0), channels=64,
-                 fuse_channels=64)),
     test_cfg=dict(mode='slide', crop_size=(256, 256), stride=(170, 170)))
