@@ -175,3 +175,8 @@ def test_base_config_datasets_on_a_converted_folder(converted, base):
         views = DATASETS.build(tta)[0]['data_samples']
         assert len(views) == (12 if base == 'drive' else 2)
         assert all(v.fov_path == out.fov_path for v in views)
+        # every view (the last one is what SegTTAModel keeps) carries the
+        # unflipped FOV, as the ground truth
+        for view in views:
+            np.testing.assert_array_equal(view.fov.data[0].numpy(),
+                                          out.fov.data[0].numpy())

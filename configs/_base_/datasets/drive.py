@@ -65,6 +65,8 @@ tta_pipeline = [
                 dict(type='RandomFlip', prob=1., direction='horizontal'),
             ],
             [dict(type='LoadAnnotations')],
+            # loaded after the flips, like the ground truth: unflipped
+            [dict(type='LoadFOV')],
             [dict(type='PackSegInputsWithFOV')],
         ])
 ]

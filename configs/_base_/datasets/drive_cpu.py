@@ -19,6 +19,7 @@ tta_pipeline = [
                 dict(type='RandomFlip', prob=1., direction='horizontal'),
             ],
             [dict(type='LoadAnnotations')],
+            [dict(type='LoadFOV')],  # after the flips: not flipped
             [dict(type='PackSegInputsWithFOV')],
         ])
 ]

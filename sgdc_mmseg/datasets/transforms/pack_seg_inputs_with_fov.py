@@ -12,17 +12,16 @@ pipelines). It also adds ``fov_path`` to the default ``meta_keys``.
 A metric receives the data samples as dicts (mmengine's ``Evaluator`` calls
 ``to_dict()``), so it reads ``data_sample['fov']['data']`` (like
 ``data_sample['gt_sem_seg']['data']``) and ``data_sample['fov_path']``.
-mmseg's ``SegTTAModel`` (``--tta``) builds new data samples holding only the
-prediction, the ground truth and the metainfo: there, ``fov`` is gone but
-``fov_path`` is kept, so a metric can load the mask from it.
+Under ``--tta``, mmseg 1.2.2's ``SegTTAModel.merge_preds`` returns the last
+view's data sample (with the merged prediction), so its ``fov`` is kept;
+the DRIVE TTA pipeline loads the FOV after the flips, like the ground
+truth, so it is not flipped.
 """
 import numpy as np
-from mmcv.transforms import to_tensor
-from mmengine.structures import PixelData
-from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 
 from .load_fov import FOV_RESULTS_KEY
+from .pack_pixel_field import PackSegInputsWithPixelField
 
 #: The field of the packed ``SegDataSample`` holding the FOV.
 FOV_SAMPLE_KEY = 'fov'
@@ -33,7 +32,7 @@ META_KEYS = ('img_path', 'seg_map_path', 'fov_path', 'ori_shape',
 
 
 @TRANSFORMS.register_module()
-class PackSegInputsWithFOV(PackSegInputs):
+class PackSegInputsWithFOV(PackSegInputsWithPixelField):
     """Pack like ``PackSegInputs``, plus ``results['gt_fov']`` as the data
     sample's ``fov`` (see the module docstring).
 
@@ -41,14 +40,11 @@ class PackSegInputsWithFOV(PackSegInputs):
         meta_keys (Sequence[str]): Defaults to mmseg's plus ``fov_path``.
     """
 
+    results_key = FOV_RESULTS_KEY
+    sample_key = FOV_SAMPLE_KEY
+
     def __init__(self, meta_keys=META_KEYS) -> None:
         super().__init__(meta_keys=meta_keys)
 
-    def transform(self, results: dict) -> dict:
-        packed = super().transform(results)
-        fov = results.get(FOV_RESULTS_KEY)
-        if fov is not None:
-            data = to_tensor(np.ascontiguousarray(np.asarray(fov)[None] != 0))
-            packed['data_samples'].set_data(
-                {FOV_SAMPLE_KEY: PixelData(data=data)})
-        return packed
+    def as_array(self, value):
+        return np.asarray(value) != 0

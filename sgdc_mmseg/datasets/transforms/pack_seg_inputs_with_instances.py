@@ -18,12 +18,10 @@ mmseg 1.2.2's ``SegTTAModel`` (``--tta``), the merged data sample is the
 last view's, so the field is kept there too.
 """
 import numpy as np
-from mmcv.transforms import to_tensor
-from mmengine.structures import PixelData
-from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 
 from .load_instances import INSTANCES_RESULTS_KEY
+from .pack_pixel_field import PackSegInputsWithPixelField
 
 #: The field of the packed ``SegDataSample`` holding the instance ids.
 INSTANCES_SAMPLE_KEY = 'instances'
@@ -34,7 +32,7 @@ META_KEYS = ('img_path', 'seg_map_path', 'inst_path', 'ori_shape',
 
 
 @TRANSFORMS.register_module()
-class PackSegInputsWithInstances(PackSegInputs):
+class PackSegInputsWithInstances(PackSegInputsWithPixelField):
     """Pack like ``PackSegInputs``, plus ``results['gt_instances_map']`` as
     the data sample's ``instances`` (see the module docstring).
 
@@ -42,15 +40,11 @@ class PackSegInputsWithInstances(PackSegInputs):
         meta_keys (Sequence[str]): Defaults to mmseg's plus ``inst_path``.
     """
 
+    results_key = INSTANCES_RESULTS_KEY
+    sample_key = INSTANCES_SAMPLE_KEY
+
     def __init__(self, meta_keys=META_KEYS) -> None:
         super().__init__(meta_keys=meta_keys)
 
-    def transform(self, results: dict) -> dict:
-        packed = super().transform(results)
-        inst = results.get(INSTANCES_RESULTS_KEY)
-        if inst is not None:
-            data = to_tensor(np.ascontiguousarray(
-                np.asarray(inst, dtype=np.int32)[None]))
-            packed['data_samples'].set_data(
-                {INSTANCES_SAMPLE_KEY: PixelData(data=data)})
-        return packed
+    def as_array(self, value):
+        return np.asarray(value, dtype=np.int32)
