@@ -1,2 +1,2 @@
 """Models registered in mmseg's MODELS registry."""
-from . import decode_heads, layers, losses, utils  # noqa: F401
+from . import decode_heads, layers, losses, segmentors, utils  # noqa: F401
