@@ -77,8 +77,23 @@ NUCLEI_PREFIX = 'nuclei'
 #: Data-sample keys of the ground-truth instance map and the SGE edge map.
 INSTANCES_KEY = 'instances'
 EDGE_KEY = 'edge_logits'
-#: The CSV written into ``output_dir``.
+#: The CSV written into ``output_dir`` (default prefix; see
+#: :func:`nuclei_csv_name`).
 NUCLEI_CSV_NAME = 'per_image_nuclei_metrics.csv'
+
+
+def nuclei_csv_name(prefix: Optional[str]) -> str:
+    """The per-image CSV of a NucleiMetric with key prefix ``prefix``:
+    ``per_image_nuclei_metrics.csv`` for the default prefix,
+    ``per_image_<prefix>_metrics.csv`` otherwise, so two NucleiMetrics in
+    one evaluator list (e.g. connected components and the SGE split,
+    ``prefix='nuclei_sge'``) write two files."""
+    if prefix in (None, NUCLEI_PREFIX):
+        return NUCLEI_CSV_NAME
+    safe = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in prefix)
+    return f'per_image_{safe}_metrics.csv'
+
+
 #: Values of the ``gt_instances`` / ``pred_instances`` columns.
 FROM_INSTANCES = 'instances'
 FROM_COMPONENTS = 'components'
@@ -315,7 +330,7 @@ class NucleiMetric(BaseMetric):
 
     def _write_csv(self) -> None:
         from ...utils.fileio import atomic_write_text
-        path = osp.join(self.output_dir, NUCLEI_CSV_NAME)
+        path = osp.join(self.output_dir, nuclei_csv_name(self.prefix))
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(NUCLEI_COLUMNS))
         writer.writeheader()

@@ -235,6 +235,22 @@ def test_csv(tmp_path):
     assert float(rows[0]['AJI']) == pytest.approx(15 / 18 * 100)
 
 
+def test_csv_name_follows_the_prefix(tmp_path):
+    """Two NucleiMetrics in one evaluator list (components and the SGE
+    split) write two CSVs instead of one overwriting the other."""
+    from sgdc_mmseg.evaluation.metrics.nuclei_metric import nuclei_csv_name
+    assert nuclei_csv_name(None) == 'per_image_nuclei_metrics.csv'
+    assert nuclei_csv_name('nuclei') == 'per_image_nuclei_metrics.csv'
+    assert nuclei_csv_name('nuclei_sge') == 'per_image_nuclei_sge_metrics.csv'
+    assert nuclei_csv_name('a/b c') == 'per_image_a_b_c_metrics.csv'
+    pred, gt = separate_pair()
+    for prefix in (None, 'nuclei_sge'):
+        run(NucleiMetric(output_dir=str(tmp_path), prefix=prefix),
+            [sample(pred, gt, 'sep')])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'per_image_nuclei_metrics.csv', 'per_image_nuclei_sge_metrics.csv']
+
+
 def test_errors():
     inst, mask = touching_pair()
     with pytest.raises(ValueError, match=r"'/data/images/s.png' differ in "
