@@ -1,13 +1,12 @@
 # Take an existing mmseg model config and swap only its decode head for
 # SGDCHead: here SegFormer MiT-B0 on ADE20K, as shipped with mmseg.
-# mmseg's config loads ImageNet weights from the web; no config here
-# downloads anything, so the backbone starts from scratch (init_cfg=None).
+# The backbone starts from the ImageNet weights mmseg's config names (its
+# model.backbone.init_cfg, downloaded once through sgdc_mmseg's safe loader).
 _base_ = ['mmseg::segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py']
 custom_imports = dict(imports=['sgdc_mmseg'], allow_failed_imports=False)
 custom_hooks = [dict(type='RNGStateHook')]
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
-    backbone=dict(init_cfg=None),
     decode_head=dict(
         _delete_=True,
         type='SGDCHead',

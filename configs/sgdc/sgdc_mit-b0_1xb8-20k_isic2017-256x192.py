@@ -1,5 +1,7 @@
-# SGDC on MiT-B0 (the SegFormer encoder), from scratch.
+# SGDC on MiT-B0 (the SegFormer encoder), starting from the ImageNet weights
+# that mmseg's segformer_mit-b0 configs name (checkpoint below).
 _base_ = './sgdc_r50_1xb8-20k_isic2017-256x192.py'
+checkpoint = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segformer/mit_b0_20220624-7e0fe6dd.pth'  # noqa
 model = dict(
     backbone=dict(
         _delete_=True,
@@ -17,7 +19,7 @@ model = dict(
         drop_rate=0.0,
         attn_drop_rate=0.0,
         drop_path_rate=0.1,
-        init_cfg=None),
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
     decode_head=dict(
         in_channels=[32, 64, 160, 256],
         channels=128,

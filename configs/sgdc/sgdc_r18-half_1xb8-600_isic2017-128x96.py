@@ -14,7 +14,10 @@ crop_size = (96, 128)
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
-    backbone=dict(depth=18, base_channels=32, stem_channels=32),
+    # no ImageNet weights exist for this width: from scratch
+    backbone=dict(
+        depth=18, base_channels=32, stem_channels=32,
+        init_cfg=None),
     decode_head=dict(
         in_channels=[32, 64, 128, 256],
         channels=64,

@@ -11,7 +11,10 @@ crop_size = (128, 128)
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
-    backbone=dict(depth=18, base_channels=16, stem_channels=16),
+    # no ImageNet weights exist for this width: from scratch
+    backbone=dict(
+        depth=18, base_channels=16, stem_channels=16,
+        init_cfg=None),
     decode_head=dict(
         in_channels=[16, 32, 64, 128],
         channels=32,

@@ -1,5 +1,6 @@
-# SGDC on ResNet-50-V1c (../_base_/models/sgdc_r50.py, from scratch: no
-# pretrained weights are downloaded) in mmseg's DRIVE protocol: random 64x64
+# SGDC on ResNet-50-V1c (../_base_/models/sgdc_r50.py, from mmseg's ImageNet
+# start open-mmlab://resnet50_v1c, as mmseg's ResNet configs) in mmseg's
+# DRIVE protocol: random 64x64
 # crops, batch 16, 40k iterations of SGD (mmseg::_base_/schedules/
 # schedule_40k.py), slide inference with 64x64 windows at stride 42; metrics
 # inside the field of view (../_base_/datasets/drive.py). On a 64x64 crop

@@ -1,5 +1,6 @@
 # The GPU protocol of the replication study (docs/results.md): SGDC on
-# ResNet-50-V1c (the paper's backbone; from scratch, no pretrained weights),
+# ResNet-50-V1c (the paper's backbone; from mmseg's ImageNet start; the
+# study ran *_r50-scratch_1xb8-1500_isic2017-256x192.py, from scratch),
 # ISIC 2017 at its full 256x192, AdamW (the 2-CPU protocol's schedule),
 # 1500 iterations of batch 8 (6 epochs of the 2000 training images). The
 # sgdc-pool/sgdc-self/upernet siblings change only the head.

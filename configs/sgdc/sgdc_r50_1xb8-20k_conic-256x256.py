@@ -1,4 +1,5 @@
-# SGDC on ResNet-50-V1c (from scratch: no pretrained weights are downloaded),
+# SGDC on ResNet-50-V1c from mmseg's ImageNet start (open-mmlab://resnet50_v1c,
+# ../_base_/models/sgdc_r50.py; a *_r50-scratch_* twin trains from scratch),
 # CoNIC 2022 nucleus types as semantic segmentation: 7 classes (background +
 # neutrophil, epithelial, lymphocyte, plasma, eosinophil, connective), trained
 # on fold 0's training patches and validated/tested on its validation

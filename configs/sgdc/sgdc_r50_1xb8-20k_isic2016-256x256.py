@@ -1,4 +1,5 @@
-# SGDC on ResNet-50-V1c (from scratch: no pretrained weights are downloaded),
+# SGDC on ResNet-50-V1c from mmseg's ImageNet start (open-mmlab://resnet50_v1c,
+# ../_base_/models/sgdc_r50.py; a *_r50-scratch_* twin trains from scratch),
 # ISIC 2016 lesion segmentation: official 900 training images, validated and
 # tested on the official 379 test images, trained and inferred at 256x256,
 # metrics at the original resolution; 20k iterations of SGD, batch 8, best

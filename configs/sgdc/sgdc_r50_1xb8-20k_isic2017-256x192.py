@@ -1,4 +1,5 @@
-# SGDC on ResNet-50-V1c (from scratch: no pretrained weights are downloaded),
+# SGDC on ResNet-50-V1c from mmseg's ImageNet start (open-mmlab://resnet50_v1c,
+# ../_base_/models/sgdc_r50.py; a *_r50-scratch_* twin trains from scratch),
 # ISIC 2017 lesion segmentation at 256x192, 20k iterations, batch 8.
 _base_ = [
     '../_base_/models/sgdc_r50.py', '../_base_/datasets/isic2017_256x192.py',

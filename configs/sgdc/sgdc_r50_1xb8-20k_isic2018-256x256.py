@@ -1,4 +1,5 @@
-# SGDC on ResNet-50-V1c (from scratch: no pretrained weights are downloaded),
+# SGDC on ResNet-50-V1c from mmseg's ImageNet start (open-mmlab://resnet50_v1c,
+# ../_base_/models/sgdc_r50.py; a *_r50-scratch_* twin trains from scratch),
 # ISIC 2018 lesion segmentation: trained on the official 2594 training
 # images, validated on the official 100 validation images and tested on the
 # official 1000 test images, trained and inferred at 256x256, metrics at the

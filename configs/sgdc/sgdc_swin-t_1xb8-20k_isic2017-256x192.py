@@ -1,5 +1,7 @@
-# SGDC on Swin-T (patch 4, window 7), from scratch.
+# SGDC on Swin-T (patch 4, window 7), starting from the ImageNet-1k weights
+# that mmseg's swin-tiny-patch4-window7-in1k-pre configs name.
 _base_ = './sgdc_r50_1xb8-20k_isic2017-256x192.py'
+checkpoint_file = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/swin/swin_tiny_patch4_window7_224_20220317-1cdeb081.pth'  # noqa
 model = dict(
     backbone=dict(
         _delete_=True,
@@ -22,7 +24,7 @@ model = dict(
         use_abs_pos_embed=False,
         act_cfg=dict(type='GELU'),
         norm_cfg=dict(type='LN', requires_grad=True),
-        init_cfg=None),
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint_file)),
     decode_head=dict(
         in_channels=[96, 192, 384, 768],
         sge=dict(in_channels=(96, 768))))

@@ -19,5 +19,17 @@ _base_ = [
 crop_size = (256, 256)
 data_preprocessor = dict(size=crop_size)
 model = dict(
+    type='StructureEncoderDecoder',
     data_preprocessor=data_preprocessor,
     test_cfg=dict(mode='slide', crop_size=(256, 256), stride=(170, 170)))
+# StructureEncoderDecoder adds the SGE edge map to the predictions (the
+# segmentation is unchanged), so AJI/PQ are scored twice: instances from the
+# connected components of the mask (keys nuclei/...) and from the SGE-based
+# split of touching nuclei (keys nuclei_sge/...; docs/metrics.md). The
+# sgdc-pool/sgdc-self variants inherit both.
+val_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice']),
+    dict(type='NucleiMetric'),
+    dict(type='NucleiMetric', pred_instances='sge', prefix='nuclei_sge'),
+]
+test_evaluator = val_evaluator

@@ -1,10 +1,10 @@
 # The GPU protocol of the replication study (docs/results.md): ResNet-50-V1c
-# from scratch at ISIC 2017's full 256x192, 1500 iterations of batch 8,
+# from scratch (the *_r50-scratch_* configs) at ISIC 2017's full 256x192, 1500 iterations of batch 8,
 # AdamW; official train (2000) -> official val (150). Made to fit one
 # prepared run of under 10 minutes on one H100/H200 with all runs at once:
 #   python tools/study.py configs/studies/isic2017_gpu.py --jobs 8
 # (tools/benchmark/gpu_study.sh is that prepared run.)
-_suffix = '_r50_1xb8-1500_isic2017-256x192.py'
+_suffix = '_r50-scratch_1xb8-1500_isic2017-256x192.py'
 variants = {
     'sgdc': '../sgdc/sgdc' + _suffix,
     'pool': '../sgdc/sgdc-pool' + _suffix,

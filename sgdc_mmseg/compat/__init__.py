@@ -16,8 +16,19 @@ Everything that adapts third-party packages lives here and is applied by
   old checkpoints only after the new one is saved;
 * :mod:`.flops` teaches mmengine's FLOP counter the ``sgdc_aggregate``
   operator (its handle table is private: wrapped there only).
+* :mod:`.seg_visualizer` lets mmseg's ``SegLocalVisualizer`` draw on
+  images that are not C-contiguous (mmseg's ``browse_dataset.py``).
+
+:mod:`.startup_hook` is not applied here: ``tools/install.py`` installs it
+into site-packages so that processes that import mmseg before sgdc_mmseg get
+the same ``mmcv._ext`` stand-in (reused, not registered again, by
+:func:`apply_compat`).
 """
 from .mmcv_ext import MissingMMCVOpError, has_compiled_ops, install_missing_ext
+
+# The start-up hook (.startup_hook) may have loaded .mmcv_ext before this
+# package; this binds it as ``sgdc_mmseg.compat.mmcv_ext`` in that case too.
+from . import mmcv_ext  # noqa: E402,F401
 
 _APPLIED = False
 
@@ -34,6 +45,10 @@ def apply_compat():
     install_prune_after_save()
     from .flops import register_flop_handles
     register_flop_handles()
+    from .seg_visualizer import install_contiguous_drawing  # mmseg#3405
+    install_contiguous_drawing()
+    from .config_scope import install_config_scope  # sgdc_mmseg:: configs
+    install_config_scope()
     _APPLIED = True
 
 

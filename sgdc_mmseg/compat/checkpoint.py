@@ -124,6 +124,11 @@ download again) and says what is wrong:
   without ``map_location`` on a machine without CUDA) keep torch's exception
   type, with a note naming the file added to it.
 
+A pretrained backbone (``init_cfg=dict(type='Pretrained', ...)``) whose
+download fails raises :class:`~.pretrained.PretrainedUnavailableError`
+naming the URL and the ways out (:mod:`.pretrained`, installed by
+:func:`install_safe_checkpoint_loading`).
+
 Saving
 ------
 mmengine's ``save_checkpoint`` (used by ``Runner.save_checkpoint``, hence by
@@ -705,6 +710,9 @@ def install_safe_checkpoint_loading():
     if _INSTALLED:
         return
     _patch_mmengine_saving()
+    # failed downloads of pretrained backbones name the ways out
+    from .pretrained import install_pretrained_errors
+    install_pretrained_errors()
     if not hasattr(torch.serialization, 'add_safe_globals'):
         # torch < 2.4 cannot extend its weights_only unpickler; its
         # torch.load defaults to full unpickling, mmengine's loader is kept.

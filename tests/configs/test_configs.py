@@ -1,5 +1,9 @@
 """Every shipped config builds, downloads nothing, and runs a forward pass;
-the demo config trains and tests end to end on tiny synthetic data."""
+the demo config trains and tests end to end on tiny synthetic data.
+
+Pretrained configs name their ImageNet start in ``model.backbone.init_cfg``
+(the checkpoints mmseg's configs name); building a model does not load it
+(only ``init_weights`` does), and every download is refused here."""
 import glob
 import os.path as osp
 
@@ -14,9 +18,38 @@ from mmseg.utils import register_all_modules
 from helpers import REPO_ROOT, run_tool
 
 register_all_modules()
-CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'sgdc', '*.py')))
+ALL_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'sgdc', '*.py')))
+# A -scratch config is its parent with the backbone's init_cfg set to None
+# (tests/configs/test_study_configs.py); the same model is built once.
+CONFIGS = [c for c in ALL_CONFIGS if '-scratch_' not in osp.basename(c)]
+R50_IMAGENET = 'open-mmlab://resnet50_v1c'
+MMSEG_PRETRAIN = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/'
+# The ImageNet start of each pretrained backbone (mmseg's configs' names).
+IMAGENET_STARTS = {
+    'ResNetV1c': R50_IMAGENET,
+    'MixVisionTransformer':
+    MMSEG_PRETRAIN + 'segformer/mit_b0_20220624-7e0fe6dd.pth',
+    'SwinTransformer': MMSEG_PRETRAIN +
+    'swin/swin_tiny_patch4_window7_224_20220317-1cdeb081.pth',
+}
 DEMO = osp.join(REPO_ROOT, 'configs', 'sgdc',
                 'sgdc_r18-tiny_1xb8-600_synthetic-lesion-128x128.py')
+
+
+@pytest.fixture(autouse=True)
+def no_downloads(monkeypatch):
+    """Any download attempted in this module fails the test."""
+    def refuse(url, *args, **kwargs):
+        raise AssertionError(f'download attempted: {url}')
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', refuse)
+    monkeypatch.setattr(torch.hub, 'load_state_dict_from_url', refuse)
+
+
+def expects_imagenet_start(name):
+    """Configs that start from ImageNet, as mmseg's do: ResNet-50 (not the
+    -scratch ones), MiT, Swin, and the SegFormer config of mmseg."""
+    return ('_r50_' in name or '_mit-b0_' in name or '_swin-t_' in name
+            or name.startswith('sgdc-head_segformer'))
 
 
 def _no_download(node, path='cfg'):
@@ -47,7 +80,7 @@ def _expected_heads(name):
 
 
 def test_at_least_the_promised_configs():
-    names = {osp.basename(c) for c in CONFIGS}
+    names = {osp.basename(c) for c in ALL_CONFIGS}
     for key in ('r50', 'mit-b0', 'swin-t', 'unet', 'segformer'):
         assert any(key in n for n in names), key
     assert osp.basename(DEMO) in names
@@ -58,6 +91,13 @@ def test_config_builds_and_runs(path):
     cfg = Config.fromfile(path)
     assert 'sgdc_mmseg' in cfg.custom_imports['imports']
     assert [h['type'] for h in cfg.custom_hooks].count('RNGStateHook') == 1
+    name = osp.basename(path)
+    backbone = cfg.model.backbone
+    if expects_imagenet_start(name):
+        assert cfg.model.get('pretrained') is None
+        assert backbone.init_cfg == dict(
+            type='Pretrained', checkpoint=IMAGENET_STARTS[backbone.type])
+        cfg.model.backbone.init_cfg = None  # the rest downloads nothing
     _no_download(cfg.model)
     model = MODELS.build(cfg.model).eval()
     heads = _expected_heads(osp.basename(path))

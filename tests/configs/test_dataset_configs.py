@@ -178,12 +178,13 @@ def test_ph2_test_variant_only_swaps_the_test_set():
 
 
 def test_isic2016_sgdc_config_trains_two_iterations(tmp_path):
-    """tools/train.py on the shipped config, on a tiny converted folder;
-    the ResNet is shrunk (as in the demo config) and the images resized to
-    32x32 to keep it to seconds. Validation writes the best checkpoint by
+    """tools/train.py on the shipped from-scratch config (its ImageNet
+    twin would download its start), on a tiny converted folder; the ResNet
+    is shrunk (as in the demo config) and the images resized to 32x32 to
+    keep it to seconds. Validation writes the best checkpoint by
     medical/mIoU."""
     config = osp.join(REPO_ROOT, 'configs', 'sgdc',
-                      'sgdc_r50_1xb8-20k_isic2016-256x256.py')
+                      'sgdc_r50-scratch_1xb8-20k_isic2016-256x256.py')
     assert Config.fromfile(config).default_hooks.checkpoint.save_best == \
         'medical/mIoU'
     root = _converted(tmp_path / 'isic2016', 2)

@@ -5,7 +5,13 @@ randomness and runtime are identical -- so that a difference in results
 comes from the model alone. Families: the paper protocol on ResNet-50-V1c
 (ISIC 2016, ISIC 2018, CoNIC; 20k SGD iterations at 256x256) and the 2-CPU
 protocol (ISIC 2017 at 128x96). The ISIC 2016 models also have PH2 test
-twins that change only the test set."""
+twins that change only the test set.
+
+The ResNet-50 configs start from ImageNet (``model.backbone.init_cfg``,
+``open-mmlab://resnet50_v1c``, as mmseg's configs); each one a study
+trains has a ``-scratch`` twin, the same config with that init_cfg set to
+None, which the study files (configs/studies/) use: the finished runs'
+fingerprints (the dumped run config) are those of the scratch twins."""
 import functools
 import glob
 import os.path as osp
@@ -16,6 +22,7 @@ from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.structures import PixelData
 
+import sgdc_mmseg  # noqa: F401  (the compat layer before mmseg)
 from mmseg.registry import DATASETS, MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
@@ -41,6 +48,7 @@ SGDC_VARIANTS = {
     'sgdc-self-nosge': ('self', False),
 }
 PH2_FAMILY = '1xb8-20k_isic2016-256x256'
+IMAGENET_INIT = dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')
 PH2_TEST = dict(type='PH2Dataset', data_root='data/ph2',
                 ann_file='splits/all.txt')
 
@@ -122,6 +130,16 @@ def _downloads(node, path='cfg'):
     return found
 
 
+def _expected_downloads(cfg):
+    """The one download of a ResNet-50 config: its ImageNet start."""
+    backbone = cfg['model']['backbone']
+    if backbone['type'] == 'ResNetV1c' and backbone['depth'] == 50:
+        assert backbone['init_cfg'] == IMAGENET_INIT
+        return ['cfg.model.backbone.init_cfg',
+                'cfg.model.backbone.init_cfg.checkpoint']
+    return []
+
+
 def _num_classes(cfg):
     """The class count of the family's dataset (its METAINFO); every loader
     uses the same dataset type."""
@@ -159,7 +177,7 @@ def test_every_family_config_exists():
 def test_family_sgdc_config(suffix):
     sgdc, _ = _names(suffix)
     cfg = _load(sgdc)
-    assert _downloads(cfg) == []
+    assert _downloads(cfg) == _expected_downloads(cfg)
     head = cfg['model']['decode_head']
     assert head['type'] == 'SGDCHead'
     assert head['kernel_source'] == 'structure' and head['sge'] is not None
@@ -183,7 +201,7 @@ def test_family_sgdc_config(suffix):
 def test_variant_differs_from_sgdc_only_in_the_model(suffix, kind):
     sgdc, variants = _names(suffix)
     base, cfg = _load(sgdc), _load(variants[kind])
-    assert _downloads(cfg) == []
+    assert _downloads(cfg) == _expected_downloads(cfg)
     diff = _sibling_diff(base, cfg)
     model = cfg['model']
     classes = FAMILIES[suffix][2]
@@ -235,7 +253,7 @@ def test_ph2_twin_changes_only_the_test_set(path):
     name = osp.basename(path)[:-3]
     parent = _load(name[:-len('_test-ph2')])
     cfg = _load(name)
-    assert _downloads(cfg) == []
+    assert _downloads(cfg) == _expected_downloads(cfg)
     assert set(_sibling_diff(parent, cfg)) == {
         f'test_dataloader.dataset.{key}' for key in PH2_TEST}
     dataset = cfg['test_dataloader']['dataset']
@@ -274,3 +292,75 @@ def test_conic_sgdc_trains_on_seven_classes():
     total.backward()
     assert all(p.grad is not None for p in model.decode_head.parameters()
                if p.requires_grad)
+
+
+def _scratch_twins():
+    return sorted(glob.glob(osp.join(SGDC_DIR, '*-scratch_*.py')))
+
+
+def test_every_r50_study_model_has_a_scratch_twin():
+    """The ResNet-50 models of the families and of the GPU protocol (ISIC
+    2017, 1500 iterations) have -scratch twins, named by the model tag."""
+    twins = {osp.basename(p)[:-3] for p in _scratch_twins()}
+    expected = set()
+    for suffix, (backbone, _, _) in FAMILIES.items():
+        if backbone == 'r50':
+            sgdc, variants = _names(suffix)
+            expected |= {n.replace('_r50_', '_r50-scratch_')
+                         for n in (sgdc, *variants.values()) if '_r50_' in n}
+    expected |= {f'{m}_r50-scratch_1xb8-1500_isic2017-256x192'
+                 for m in ('sgdc', 'sgdc-pool', 'sgdc-self', 'upernet')}
+    assert twins == expected
+
+
+@pytest.mark.parametrize('path', _scratch_twins(), ids=osp.basename)
+def test_scratch_twin_is_its_parent_without_the_imagenet_start(path):
+    """The parent with model.backbone.init_cfg=None: nothing else differs,
+    nothing is downloaded, and the file inherits the parent instead of
+    copying it."""
+    name = osp.basename(path)[:-3]
+    parent_name = name.replace('_r50-scratch_', '_r50_')
+    parent, scratch = _load(parent_name), _load(name)
+    assert parent['model']['backbone']['init_cfg'] == IMAGENET_INIT
+    assert scratch['model']['backbone']['init_cfg'] is None
+    assert dict_diff(parent, scratch) == ['model.backbone.init_cfg']
+    assert _downloads(scratch) == []
+    with open(path) as f:
+        assert f"_base_ = './{parent_name}.py'" in f.read()
+
+
+@pytest.mark.parametrize('model', ['sgdc', 'sgdc-pool', 'sgdc-self',
+                                   'upernet'])
+def test_finished_gpu_runs_keep_their_fingerprint(model):
+    """The GPU protocol's runs (docs/results.md, protocol B) ran the
+    configs now named *_r50-scratch_*: a study fingerprint is the sha256 of
+    the dumped run config, and the dump of the scratch twin is the parent's
+    with init_cfg=None, key order included -- which is what those configs
+    dumped before the ImageNet start was added."""
+    from sgdc_mmseg.study.run_config import (inherited_config_text,
+                                             run_fingerprint)
+    suffix = '1xb8-1500_isic2017-256x192.py'
+    scratch = osp.join(SGDC_DIR, f'{model}_r50-scratch_{suffix}')
+    parent = osp.join(SGDC_DIR, f'{model}_r50_{suffix}')
+    seed = dict(randomness=dict(seed=1))
+    assert run_fingerprint(inherited_config_text(scratch, seed), {}) == \
+        run_fingerprint(inherited_config_text(parent, seed),
+                        {'model.backbone.init_cfg': None})
+    assert run_fingerprint(inherited_config_text(scratch, seed), {}) != \
+        run_fingerprint(inherited_config_text(parent, seed), {})
+
+
+def test_study_files_train_from_scratch():
+    """The study files that ran (or would run) from scratch use the
+    -scratch configs (or UNet/ResNet-18 ones, which have no ImageNet
+    start): no study run downloads anything."""
+    from sgdc_mmseg.study.schema import load_study
+    studies = glob.glob(osp.join(REPO_ROOT, 'configs', 'studies', '*.py'))
+    assert len(studies) >= 5
+    for study_file in studies:
+        study = load_study([study_file])
+        for variant, config in study['variants'].items():
+            name = osp.basename(config)
+            assert '_r50_' not in name, (study_file, variant, name)
+            if '_r50-' in name:
+                assert '_r50-scratch_' in name, (study_file, name)

@@ -1,6 +1,11 @@
 # SGDC on ResNet-50-V1c, not dilated (strides 1, 2, 2, 2 as in UPerNet).
 # Stage 1 (256 ch, stride 4) and stage 4 (2048 ch, stride 32) feed the SGE,
-# as in the paper's code. No pretrained weights: trained from scratch.
+# as in the paper's code. The backbone starts from the ImageNet weights that
+# mmseg's ResNet-50 configs name (open-mmlab://resnet50_v1c; mmseg's
+# `pretrained=` becomes exactly this init_cfg), downloaded once into
+# $TORCH_HOME/hub/checkpoints and loaded by sgdc_mmseg's safe loader.
+# Offline: --cfg-options model.backbone.init_cfg.checkpoint=/path/to.pth,
+# or a *-scratch config (backbone init_cfg=None: from scratch).
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -24,7 +29,8 @@ model = dict(
         norm_eval=False,
         style='pytorch',
         contract_dilation=True,
-        init_cfg=None),
+        init_cfg=dict(
+            type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
     decode_head=dict(
         type='SGDCHead',
         in_channels=[256, 512, 1024, 2048],
