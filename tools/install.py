@@ -14,17 +14,39 @@ One command, no compiler, no virtual environment of its own::
   and triton on Linux so the Triton kernels are tested on the CPU).
 * ``--extras onnx``: also the optional ``onnx``, ``onnxruntime`` and
   ``onnxscript`` (ONNX export of SGDC models and its tests; without them
-  those tests skip).
+  those tests skip). ``--extras tensorboard``: ``tensorboard`` for mmengine's
+  ``TensorboardVisBackend`` (docs/mmseg_users.md).
+* a start-up hook in the interpreter's site-packages
+  (``sgdc_mmseg_startup.pth`` + ``sgdc_mmseg_startup.py``, see
+  ``sgdc_mmseg/compat/startup_hook.py``): with mmcv-lite, mmseg's own
+  imports and tools (``import mmseg.models``, ``MMSegInferencer``,
+  ``browse_dataset.py``) then work without importing sgdc_mmseg first. It
+  imports nothing at start-up and does nothing with full mmcv.
+  ``--no-startup-hook`` skips it (and removes one installed before).
 Extra arguments after ``--`` go to pip.
 """
 import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 from importlib import metadata
 
-ROOT = __import__('os').path.dirname(__import__('os').path.dirname(
-    __import__('os').path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load_startup_hook():
+    """``sgdc_mmseg/compat/startup_hook.py`` of this checkout, loaded by path:
+    it needs only the standard library, and the package cannot be imported
+    in this process (its dependencies may not be installed yet)."""
+    path = os.path.join(ROOT, 'sgdc_mmseg', 'compat', 'startup_hook.py')
+    spec = importlib.util.spec_from_file_location('sgdc_install_hook', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+startup_hook = _load_startup_hook()
 
 
 def _installed(dist):
@@ -57,7 +79,7 @@ def choose_mmcv():
 
 
 #: Optional extras of setup.py that ``--extras`` may add.
-OPTIONAL_EXTRAS = ('onnx', )
+OPTIONAL_EXTRAS = ('onnx', 'tensorboard')
 
 
 def pip_target(tests=True, extras=()):
@@ -82,7 +104,12 @@ def main():
     parser.add_argument('--extras', nargs='+', default=[],
                         choices=OPTIONAL_EXTRAS,
                         help='optional extras to add (onnx: onnx, '
-                        'onnxruntime and onnxscript for ONNX export)')
+                        'onnxruntime and onnxscript for ONNX export; '
+                        'tensorboard: TensorboardVisBackend)')
+    parser.add_argument('--no-startup-hook', action='store_true',
+                        help='do not install the start-up hook that lets '
+                        'mmseg import on mmcv-lite without importing '
+                        'sgdc_mmseg first (removes an installed one)')
     parser.add_argument('pip_args', nargs='*', help='passed to pip')
     args = parser.parse_args()
 
@@ -101,9 +128,26 @@ def main():
            *args.pip_args]
     print('[install] ' + ' '.join(cmd))
     subprocess.check_call(cmd, cwd=ROOT)
+    hook = not args.no_startup_hook
+    try:
+        if hook:
+            action, paths = startup_hook.install_startup_hook()
+            print(f'[install] start-up hook {action}: ' + ', '.join(paths)
+                  + ' (mmseg imports on mmcv-lite without importing '
+                  'sgdc_mmseg first; --no-startup-hook removes it)')
+        else:
+            removed = startup_hook.remove_startup_hook()
+            print('[install] start-up hook: ' + (
+                'removed ' + ', '.join(removed) if removed
+                else 'not installed (--no-startup-hook)'))
+    except startup_hook.StartupHookError as exc:
+        sys.exit(f'tools/install.py: {exc}')
+    # With the hook, mmseg is imported first: the check proves the hook.
+    imports = ('mmseg.models, sgdc_mmseg' if hook
+               else 'sgdc_mmseg, mmseg.models')
     subprocess.check_call(
         [sys.executable, '-c',
-         'import sgdc_mmseg, mmseg.models; '
+         f'import {imports}; '
          'from sgdc_mmseg.compat import has_compiled_ops; '
          'print("[install] sgdc_mmseg", sgdc_mmseg.__version__, "ready; '
          'mmcv compiled ops:", has_compiled_ops())'], cwd='/')
