@@ -5,6 +5,8 @@ Usage::
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] --out-dir DIR
         [--edges] [--device auto|cpu|cuda:0] [--batch-size N]
         [--resize auto|none|WxH] [--recursive] [--opacity A]
+        [--tta] [--ensemble CKPT [CKPT ...]] [--save-probs]
+        [--postprocess FILE]
         [--cfg-options k=v ...] [--no-progress] [--overwrite] [--non-strict]
 
 INPUT is an image file, a folder (its image files; sub-folders with
@@ -15,7 +17,16 @@ DIR, each named after the image's stem:
 * ``overlays/<stem>.png``: the image with the prediction filled and outlined;
 * with ``--edges``: ``edges/<stem>.png`` (SGE boundary probability x 255)
   and ``guidance/<stem>.png`` (first 3 PCA components of the SGE guidance
-  map as RGB; only for ``kernel_source='structure'`` models).
+  map as RGB; only for ``kernel_source='structure'`` models; from the
+  first checkpoint's model and the original view only);
+* with ``--save-probs``: ``probs/<stem>.npz`` (array ``probs``, float16,
+  num_classes x H x W at the original size, summing to 1; the mean over
+  ``--tta`` views and ``--ensemble`` models; not post-processed).
+
+``--tta`` averages the class probabilities of the image and its horizontal
+and vertical flips, ``--ensemble`` those of further checkpoints of the same
+config (each must fit like CHECKPOINT); ``--postprocess FILE`` applies a
+post-processing spec to the masks (see docs/workflow.md).
 
 DIR must not be an input folder, contain one or lie inside one (symlinks
 resolved); an existing file there that this tool did not write (it lists its

@@ -18,7 +18,8 @@ The library behind ``tools/infer.py`` and
   also at the original size. Images that cannot be read are returned as
   errors, not raised, so one bad file does not stop a folder.
 * :func:`save_result` writes ``masks/``, ``overlays/``, ``edges/`` and
-  ``guidance/`` PNGs named after the image's stem.
+  ``guidance/`` PNGs (and ``probs/`` ``.npz`` files) named after the
+  image's stem.
 """
 import copy
 import os
@@ -48,7 +49,9 @@ RESIZING_TRANSFORMS = ('Resize', 'RandomResize', 'RandomChoiceResize',
                        'ResizeShortestEdge', 'ResizeToMultiple', 'RandomCrop',
                        'RandomRescale', 'RandomRotFlip', 'RandomMosaic')
 OUTPUT_FOLDERS = dict(mask='masks', overlay='overlays', edge='edges',
-                      guidance='guidance')
+                      guidance='guidance', probs='probs')
+#: File name endings of the output kinds (default ``.png``).
+OUTPUT_SUFFIXES = dict(probs='.npz')
 
 
 class ImageLoadError(RuntimeError):
@@ -325,6 +328,9 @@ class InferenceResult:
             (see :func:`~sgdc_mmseg.visualization.guidance_to_rgb`).
         gt (np.ndarray | None): ground truth ``HxW`` when the pipeline loads
             annotations.
+        probs (np.ndarray | None): class probabilities ``(C, H, W)``
+            float16 at the original size (``with_probs``, see
+            :mod:`sgdc_mmseg.apis.probabilities`).
     """
     item: dict
     image: np.ndarray
@@ -332,6 +338,7 @@ class InferenceResult:
     edge: Optional[np.ndarray] = None
     guidance: Optional[np.ndarray] = None
     gt: Optional[np.ndarray] = None
+    probs: Optional[np.ndarray] = None
 
     @property
     def img_path(self):
@@ -358,14 +365,20 @@ class StructureInferencer:
             (:meth:`SGDCHead.forward_with_structure`) or else from an
             ``SGEHead`` auxiliary head; guidance exists only for
             ``kernel_source='structure'``.
+        segmentor (EnsembleSegmentor, optional): segments instead of
+            ``model`` (ensembles, flip TTA, post-processing; ``model`` is
+            its first member and still gives the SGE maps, from the
+            original view only).
+        with_probs (bool): also return the class probabilities.
 
-    Segmentation goes through mmseg's own path (``model.predict``); with
-    ``with_structure`` and ``test_cfg.mode='whole'`` the features are
+    Segmentation goes through mmseg's own path (``model.predict``, or the
+    ``segmentor``'s ``test_step``); with ``with_structure`` and
+    ``test_cfg.mode='whole'`` (and no ``segmentor``) the features are
     computed once and the prediction is the same as ``model.predict``'s.
     """
 
     def __init__(self, model, pipeline=None, resize='auto',
-                 with_structure=False):
+                 with_structure=False, segmentor=None, with_probs=False):
         from mmseg.registry import TRANSFORMS
         self.model = model
         self.resize_note = None
@@ -389,8 +402,11 @@ class StructureInferencer:
         self.has_guidance = self.with_structure and self._head_sge and \
             self._head.kernel_source == 'structure'
         test_cfg = getattr(model, 'test_cfg', None) or {}
+        self.segmentor = segmentor
+        self.with_probs = bool(with_probs)
         self._single_pass = (
-            self.with_structure and test_cfg.get('mode', 'whole') == 'whole'
+            segmentor is None and self.with_structure
+            and test_cfg.get('mode', 'whole') == 'whole'
             and hasattr(model, 'extract_feat') and head is not None
             and not isinstance(head, nn.ModuleList))
         num_classes = getattr(head, 'num_classes', None)
@@ -489,12 +505,17 @@ class StructureInferencer:
             list[InferenceResult]
         """
         model = self.model
-        data = dict(inputs=[b[0]['inputs'] for b in batch],
-                    data_samples=[b[0]['data_samples'] for b in batch])
-        data = model.data_preprocessor(data, False)
+        raw = dict(inputs=[b[0]['inputs'] for b in batch],
+                   data_samples=[b[0]['data_samples'] for b in batch])
+        data = model.data_preprocessor(dict(raw), False)
         inputs, samples = data['inputs'], data['data_samples']
         edge = guidance = None
-        if self._single_pass:
+        if self.segmentor is not None:
+            samples = self.segmentor.test_step(raw)
+            if self.with_structure:
+                edge, guidance = self._structure_from_feats(
+                    model.extract_feat(inputs))
+        elif self._single_pass:
             feats = model.extract_feat(inputs)
             metas = [s.metainfo for s in samples]
             if self._head is not None:
@@ -522,6 +543,10 @@ class StructureInferencer:
                 pred=sample.pred_sem_seg.data[0].long().cpu().numpy())
             if 'gt_sem_seg' in sample:
                 res.gt = sample.gt_sem_seg.data[0].cpu().numpy()
+            if self.with_probs:
+                from .probabilities import (probabilities_from_sample,
+                                            probs_array)
+                res.probs = probs_array(probabilities_from_sample(sample))
             if edge is not None:
                 prob = self._restore(edge[i:i + 1].float(), meta,
                                      input_shape).sigmoid()
@@ -614,8 +639,8 @@ def result_files(files, kinds=('mask', 'overlay')):
     """The files :func:`save_result` may write for the images ``files``:
     ``<folder>/<stem>.png`` for every kind (see :data:`OUTPUT_FOLDERS`),
     relative to the output folder."""
-    return [f'{OUTPUT_FOLDERS[k]}/{_stem(f)}.png' for f in files
-            for k in kinds]
+    return [f'{OUTPUT_FOLDERS[k]}/{_stem(f)}{OUTPUT_SUFFIXES.get(k, ".png")}'
+            for f in files for k in kinds]
 
 
 def prepare_outputs(out_dir, inputs, files, kinds=('mask', 'overlay'),
@@ -655,6 +680,8 @@ def save_result(result, out_dir, palette, class_ids, opacity=0.4,
     regions of ``class_ids`` filled (``opacity``) and outlined.
     ``edges/<stem>.png``: SGE boundary probability * 255 (grey).
     ``guidance/<stem>.png``: the guidance picture (RGB).
+    ``probs/<stem>.npz``: the class probabilities (when ``result.probs``
+    is set; :mod:`sgdc_mmseg.apis.probabilities`).
 
     Every file is written atomically (temporary file + ``os.replace``).
     With ``record`` (an :class:`~sgdc_mmseg.apis.outputs.OutputRecord` of
@@ -683,6 +710,11 @@ def save_result(result, out_dir, palette, class_ids, opacity=0.4,
         write('edge', edge_to_uint8(result.edge))
     if result.guidance is not None:
         write('guidance', np.ascontiguousarray(result.guidance[..., ::-1]))
+    if result.probs is not None:
+        from .probabilities import probs_bytes
+        written['probs'] = record.write_bytes(
+            f'{OUTPUT_FOLDERS["probs"]}/{stem}{OUTPUT_SUFFIXES["probs"]}',
+            probs_bytes(result.probs))
     return written
 
 

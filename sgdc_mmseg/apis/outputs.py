@@ -534,15 +534,16 @@ def _launch_rank(launcher='none'):
 
 def guard_test_outputs(cfg, out_dir=None, show_dir=None, overwrite=False,
                        names=('summary.json', 'per_image_metrics.csv'),
-                       log=print):
+                       log=print, per_image=('pred/{stem}.png', )):
     """Everything ``tools/test.py`` checks before building the model.
 
     * ``out_dir`` and ``show_dir`` (where mmengine's visualizer writes:
       relative to the current folder) must not overlap the test dataset's
       folders (:func:`check_output_dir`);
-    * in ``out_dir``, ``names`` and ``<stem>.png`` for every test image
-      must not be foreign files (:class:`OutputRecord`), unless
-      ``overwrite``;
+    * in ``out_dir``, ``names`` and, for every test image, each of the
+      ``per_image`` patterns (default ``pred/{stem}.png``, where
+      ``tools/test.py`` puts ``IoUMetric``'s predictions) must not be
+      foreign files (:class:`OutputRecord`), unless ``overwrite``;
     * ``out_dir`` must be writable; on the launching rank 0 they are then
       claimed, with the staging folder (a stale one of a killed run is
       removed).
@@ -560,7 +561,8 @@ def guard_test_outputs(cfg, out_dir=None, show_dir=None, overwrite=False,
     loader = cfg.get('test_dataloader', None) or {}
     stems = dataset_output_stems(loader['dataset'],
                                  cfg.get('default_scope', 'mmseg'))
-    rels = list(names) + [f'{s}.png' for s in stems]
+    rels = list(names) + [pattern.format(stem=s) for pattern in per_image
+                          for s in stems]
     replaced = record.check(rels + [STAGING_NAME])
     prepare_output_dir(out_dir)
     if _launch_rank(cfg.get('launcher', 'none')) == 0:

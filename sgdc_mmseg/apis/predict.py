@@ -10,6 +10,7 @@ be read or written is listed and the others go on. Refusals are
 :class:`PredictionRunError`, whose message is what the tool prints after
 ``error:``.
 """
+import os.path as osp
 import time
 from dataclasses import dataclass
 from typing import List, Optional
@@ -41,6 +42,57 @@ class PredictOptions:
     cfg_options: Optional[dict] = None
     no_progress: bool = False
     non_strict: bool = False
+    ensemble: Optional[List[str]] = None
+    tta: bool = False
+    save_probs: bool = False
+    postprocess: Optional[str] = None
+
+
+def uses_ensemble_model(options):
+    """Whether the run segments through an
+    :class:`~sgdc_mmseg.apis.ensemble.EnsembleSegmentor` (further
+    checkpoints, flip TTA or a post-processing spec)."""
+    return bool(options.ensemble) or bool(options.tta) or \
+        options.postprocess is not None
+
+
+def _num_classes(model):
+    head = getattr(model, 'decode_head', None)
+    if hasattr(head, '__getitem__') and not hasattr(head, 'num_classes'):
+        head = head[-1]
+    return getattr(head, 'num_classes', None)
+
+
+def build_segmentor(model, options):
+    """The :class:`~sgdc_mmseg.apis.ensemble.EnsembleSegmentor` of
+    ``model`` (the first checkpoint) and ``options.ensemble`` (each loaded
+    with :func:`load_segmentor`, strictly unless ``non_strict``), flip TTA
+    and post-processing; ``None`` when none is asked for.
+
+    Raises:
+        FileNotFoundError, ValueError: a missing or unfitting checkpoint
+            (named), an unusable post-processing file or one for another
+            number of classes.
+    """
+    if not uses_ensemble_model(options):
+        return None
+    from ..evaluation.postprocessing import load_postprocessing
+    from .ensemble import EnsembleSegmentor
+    spec = None
+    if options.postprocess is not None:
+        spec = load_postprocessing(options.postprocess)
+        classes = _num_classes(model)
+        if classes is not None and spec['num_classes'] != classes:
+            raise ValueError(
+                f'post-processing file "{options.postprocess}" is for '
+                f'{spec["num_classes"]} classes, the model has {classes}')
+    device = next(model.parameters()).device
+    members = [load_segmentor(options.config, ckpt, device,
+                              options.cfg_options,
+                              strict=not options.non_strict)
+               for ckpt in options.ensemble or ()]
+    return EnsembleSegmentor(model, members=members, flip=options.tta,
+                             postprocess=spec).eval()
 
 
 def _prepare(options):
@@ -51,18 +103,26 @@ def _prepare(options):
                                         recursive=options.recursive)
         check_resize(options.resize)
         kinds = ['mask', 'overlay'] + (['edge', 'guidance'] if options.edges
-                                       else [])
+                                       else []) + \
+            (['probs'] if options.save_probs else [])
         record, replaced = prepare_outputs(
             options.out_dir, options.inputs, files, kinds,
             overwrite=options.overwrite)
     except (FileNotFoundError, ValueError, OutputNotWritableError) as e:
         raise PredictionRunError(str(e)) from None
     try:
+        for ckpt in options.ensemble or ():  # before any is loaded
+            if '://' not in str(ckpt) and not osp.isfile(
+                    osp.expanduser(str(ckpt))):
+                raise FileNotFoundError(
+                    f'--ensemble checkpoint "{ckpt}" not found')
         model = load_segmentor(options.config, options.checkpoint,
                                options.device, options.cfg_options,
                                strict=not options.non_strict)
-        inferencer = StructureInferencer(model, resize=options.resize,
-                                         with_structure=options.edges)
+        inferencer = StructureInferencer(
+            model, resize=options.resize, with_structure=options.edges,
+            segmentor=build_segmentor(model, options),
+            with_probs=options.save_probs)
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         raise PredictionRunError(str(e)) from None
     return files, skipped, kinds, record, replaced, inferencer
@@ -120,7 +180,8 @@ def predict_images(options, log=print):
         written += 1
 
     folders = 'masks/, overlays/' + (', edges/' if options.edges else '') + \
-        (', guidance/' if inferencer.has_guidance else '')
+        (', guidance/' if inferencer.has_guidance else '') + \
+        (', probs/' if options.save_probs else '')
     log(f'wrote {written} of {len(files)} image(s) to {options.out_dir} '
         f'({folders}) in {time.time() - start:.1f} s')
     return failures

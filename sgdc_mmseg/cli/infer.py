@@ -7,6 +7,7 @@ import argparse
 from ..apis.predict import PredictionRunError, PredictOptions, predict_images
 from .common import (add_cfg_options_argument, add_non_strict_argument,
                      options_from_args)
+from .test import add_ensemble_arguments
 
 
 def build_parser():
@@ -20,8 +21,8 @@ def build_parser():
         help='image file, folder or (quoted) glob pattern')
     parser.add_argument('--out-dir', required=True,
                         help='folder for masks/, overlays/, edges/, '
-                        'guidance/ (not an input folder, nor one that '
-                        'contains or lies inside one)')
+                        'guidance/, probs/ (not an input folder, nor one '
+                        'that contains or lies inside one)')
     parser.add_argument(
         '--overwrite', action='store_true',
         help='replace existing files in --out-dir that this tool did not '
@@ -43,6 +44,12 @@ def build_parser():
                         help='also take images from sub-folders of a folder')
     parser.add_argument('--opacity', type=float, default=0.4,
                         help='fill opacity of the overlays (default 0.4)')
+    parser.add_argument(
+        '--tta', action='store_true',
+        help='flip test-time augmentation: the image, its horizontal and its '
+        'vertical flip, class probabilities averaged (with --ensemble: over '
+        'every model and view)')
+    add_ensemble_arguments(parser, probs_where='--out-dir DIR')
     add_cfg_options_argument(parser)
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bar')

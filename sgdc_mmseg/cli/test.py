@@ -10,6 +10,28 @@ from .common import (add_cfg_options_argument, add_launcher_argument,
                      options_from_args)
 
 
+def add_ensemble_arguments(parser, probs_where='--out DIR'):
+    """``--ensemble CKPT [CKPT ...]``, ``--save-probs`` and ``--postprocess
+    FILE`` (``tools/test.py`` and ``tools/infer.py``)."""
+    parser.add_argument(
+        '--ensemble', nargs='+', metavar='CKPT', default=None,
+        help='further checkpoints of the same config: the class '
+        'probabilities of all models (softmax, or sigmoid for a single-logit '
+        'model) are averaged before the argmax; each must fit the model '
+        'like CHECKPOINT')
+    parser.add_argument(
+        '--save-probs', action='store_true',
+        help=f'save per-image class probabilities to {probs_where}/probs/'
+        '<image stem>.npz (array "probs": float16, num_classes x H x W at '
+        'the original size; not post-processed)')
+    parser.add_argument(
+        '--postprocess', metavar='FILE', default=None,
+        help='post-processing spec (JSON, e.g. <work_dir>/postprocessing.json '
+        'from tools/analysis/choose_postprocessing.py) applied to the label '
+        'map after the argmax, before metrics and files; never picked up '
+        'unless given')
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         description='Test (and evaluate) a segmentor checkpoint')
@@ -18,9 +40,11 @@ def build_parser():
     parser.add_argument(
         '--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument(
-        '--out', help='dir to save the predicted segmentation maps (PNG), '
-        'the per-image metrics and summary.json (not a folder of the test '
-        'data, nor one that contains or lies inside one)')
+        '--out', help='dir for summary.json, the per-image metrics CSV, the '
+        'predicted segmentation maps (DIR/pred/<image stem>.png, what '
+        "mmseg's confusion_matrix.py reads) and, with --save-probs, "
+        'DIR/probs (not a folder of the test data, nor one that contains '
+        'or lies inside one)')
     parser.add_argument(
         '--overwrite', action='store_true',
         help='replace existing files in --out that this tool did not write '
@@ -39,7 +63,9 @@ def build_parser():
     parser.add_argument(
         '--tta', action='store_true',
         help='test-time augmentation (needs tta_model and tta_pipeline in '
-        'the config)')
+        'the config; with --ensemble, --postprocess or --save-probs only '
+        'tta_pipeline: the views are averaged in probability space)')
+    add_ensemble_arguments(parser)
     add_non_strict_argument(parser)
     add_local_rank_argument(parser)
     return parser

@@ -18,6 +18,16 @@ spelling keys themselves. Format documented in ``docs/inference.md``.
   ``<Metric>.<class>`` for every foreground class, ``skipped``: ``''`` for a
   scored image, a reason such as :data:`SKIPPED_ALL_IGNORED` otherwise).
   :func:`read_per_image` reads either file into the same rows.
+* ``DIR/pred/<image stem>.png`` (:data:`PRED_DIR_NAME`, written by mmseg's
+  ``IoUMetric``): the predicted class ids (uint8, original image size,
+  after post-processing when one was applied), nothing else in that folder,
+  so that mmseg's ``tools/analysis_tools/confusion_matrix.py CONFIG
+  DIR/pred SAVE_DIR`` reads it (it opens every file of the folder in
+  sorted name order and pairs the i-th with the i-th test image).
+* ``DIR/probs/<image stem>.npz`` (:data:`PROBS_DIR_NAME`, with
+  ``--save-probs``): one array :data:`PROBS_KEY`, float16, ``(num_classes,
+  H, W)`` at the original image size, summing to 1 over the classes (see
+  :mod:`sgdc_mmseg.apis.probabilities`); never post-processed.
 * The config hash (:func:`config_sha256`): sha256 of the config as mmengine
   dumps it after the ``--cfg-options``; the one hash of the project (test
   summaries and study fingerprints).
@@ -37,13 +47,22 @@ import os.path as osp
 #: File names in the ``--out`` folder of ``tools/test.py``.
 SUMMARY_NAME = 'summary.json'
 PER_IMAGE_CSV_NAME = 'per_image_metrics.csv'
+#: Sub-folders of the ``--out`` folder: predicted masks and probabilities.
+PRED_DIR_NAME = 'pred'
+PROBS_DIR_NAME = 'probs'
+#: The one array of a probability file.
+PROBS_KEY = 'probs'
 
 #: Keys of ``summary.json``, in the order they are written.
 KEY_CONFIG = 'config'
 KEY_CHECKPOINT = 'checkpoint'
+KEY_CHECKPOINTS = 'checkpoints'
+KEY_FOLD = 'fold'
 KEY_DATE = 'date'
 KEY_VERSIONS = 'versions'
 KEY_TTA = 'tta'
+KEY_POSTPROCESSING = 'postprocessing'
+KEY_PROBS_SAVED = 'probs_saved'
 KEY_EVALUATORS = 'evaluators'
 KEY_MEDICAL_METRIC_ADDED = 'medical_metric_added'
 KEY_CLASSES = 'classes'
@@ -51,9 +70,11 @@ KEY_NUM_IMAGES = 'num_images'
 KEY_METRICS = 'metrics'
 KEY_PER_CLASS = 'per_class'
 KEY_PER_IMAGE = 'per_image'
-SUMMARY_KEYS = (KEY_CONFIG, KEY_CHECKPOINT, KEY_DATE, KEY_VERSIONS, KEY_TTA,
-                KEY_EVALUATORS, KEY_MEDICAL_METRIC_ADDED, KEY_CLASSES,
-                KEY_NUM_IMAGES, KEY_METRICS, KEY_PER_CLASS, KEY_PER_IMAGE)
+SUMMARY_KEYS = (KEY_CONFIG, KEY_CHECKPOINT, KEY_CHECKPOINTS, KEY_FOLD,
+                KEY_DATE, KEY_VERSIONS, KEY_TTA, KEY_POSTPROCESSING,
+                KEY_PROBS_SAVED, KEY_EVALUATORS, KEY_MEDICAL_METRIC_ADDED,
+                KEY_CLASSES, KEY_NUM_IMAGES, KEY_METRICS, KEY_PER_CLASS,
+                KEY_PER_IMAGE)
 
 #: The registered type name of the per-image metric.
 MEDICAL_METRIC = 'MedicalMetric'
@@ -251,18 +272,58 @@ def _utc_now():
         timespec='seconds')
 
 
+def checkpoint_entry(checkpoint):
+    """``{'path', 'sha256'}`` of a checkpoint: a local file as an absolute
+    path with its sha256, anything else (a URL, a missing file) as given
+    with ``sha256: None``."""
+    if checkpoint is None:
+        return dict(path=None, sha256=None)
+    local = osp.expanduser(str(checkpoint))
+    if osp.isfile(local):
+        return dict(path=osp.abspath(local), sha256=sha256_file(local))
+    return dict(path=str(checkpoint), sha256=None)
+
+
+def config_fold(config, cfg_options=None):
+    """The top-level ``fold`` variable of a config file as written in the
+    file (``--cfg-options`` are NOT applied: configs such as
+    ``configs/_base_/datasets/conic.py`` use ``fold`` to build their split
+    file names when the file is parsed, so an override of ``fold`` would not
+    change the data tested). An int or a string; ``None`` when the config
+    has no such variable (or it is of another type), and when
+    ``cfg_options`` override ``fold`` or anything under
+    ``test_dataloader`` (then the file's fold need not be the data
+    tested)."""
+    from mmengine.config import Config
+    if any(str(k) == 'fold' or str(k).startswith('test_dataloader')
+           for k in (cfg_options or {})):
+        return None
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    fold = cfg.get('fold', None)
+    if isinstance(fold, bool) or not isinstance(fold, (int, str)):
+        return None
+    return fold
+
+
 def build_summary(config, checkpoint, metrics, *, cfg_options=None,
                   tta=False, evaluators=(), medical_metric_added=False,
                   classes=(), num_images=0, per_image=None, date=None,
-                  versions=None):
+                  versions=None, ensemble=(), fold=None, postprocessing=None,
+                  probs_saved=False):
     """The content of ``summary.json``: a dict with :data:`SUMMARY_KEYS`.
 
     Args:
         config (str): the tested config file (recorded as an absolute path
             with :func:`config_sha256` of it and ``cfg_options``).
-        checkpoint (str): the tested checkpoint; a local file is recorded
-            as an absolute path with its sha256, anything else (a URL, a
-            missing file) as given with ``sha256: null``.
+        checkpoint (str | None): the tested checkpoint (the first one of an
+            ensemble; None for a test from saved probabilities), recorded as
+            :func:`checkpoint_entry`.
+        ensemble (Sequence[str]): the further checkpoints of an ensemble;
+            ``checkpoints`` lists ``checkpoint`` and these, each as
+            :func:`checkpoint_entry` (an empty list without a checkpoint).
+        fold (int | str | None): the config's fold (:func:`config_fold`).
+        postprocessing (dict | None): the post-processing spec applied.
+        probs_saved (bool): whether ``probs/`` was written.
         metrics (dict): what the test returned; per-class keys go to
             ``per_class`` (:func:`split_per_class` with ``classes``).
         per_image (list[dict] | None): per-image rows, None without them.
@@ -271,18 +332,22 @@ def build_summary(config, checkpoint, metrics, *, cfg_options=None,
     """
     classes = list(classes or ())
     means, per_class = split_per_class(dict(metrics or {}), classes)
-    local = osp.expanduser(checkpoint)
-    ckpt_hash = sha256_file(local) if osp.isfile(local) else None
+    first = checkpoint_entry(checkpoint)
+    checkpoints = [] if checkpoint is None else \
+        [first] + [checkpoint_entry(c) for c in ensemble or ()]
     return json_value({
         KEY_CONFIG: dict(path=osp.abspath(config),
                          sha256=config_sha256(config, cfg_options),
                          cfg_options=dict(cfg_options or {})),
-        KEY_CHECKPOINT: dict(path=osp.abspath(local) if ckpt_hash
-                             else checkpoint, sha256=ckpt_hash),
+        KEY_CHECKPOINT: first,
+        KEY_CHECKPOINTS: checkpoints,
+        KEY_FOLD: fold,
         KEY_DATE: date if date is not None else _utc_now(),
         KEY_VERSIONS: versions if versions is not None
         else library_versions(),
         KEY_TTA: bool(tta),
+        KEY_POSTPROCESSING: postprocessing,
+        KEY_PROBS_SAVED: bool(probs_saved),
         KEY_EVALUATORS: list(evaluators),
         KEY_MEDICAL_METRIC_ADDED: bool(medical_metric_added),
         KEY_CLASSES: classes,

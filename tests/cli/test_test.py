@@ -85,14 +85,64 @@ def test_out_symlink_to_the_masks_is_refused(own_data, tmp_path,
 def test_foreign_prediction_name_is_refused_before_the_model(
         own_data, tmp_path, monkeypatch):
     out = tmp_path / 'out'
-    out.mkdir()
-    (out / '001.png').write_bytes(b'a file of mine')
+    (out / 'pred').mkdir(parents=True)
+    (out / 'pred' / '001.png').write_bytes(b'a file of mine')
     monkeypatch.setattr(testing, 'build_runner', _no_runner)
     with pytest.raises(SystemExit) as info:
         cli.main([own_data['cfg'], own_data['ckpt'], '--work-dir',
                         str(tmp_path / 'work'), '--out', str(out)])
     msg = str(info.value)
     assert msg.startswith(f'error: 1 file(s) in output folder "{out}"')
-    assert f'"{out / "001.png"}"' in msg and '--overwrite' in msg
-    assert (out / '001.png').read_bytes() == b'a file of mine'
-    assert os.listdir(out) == ['001.png']
+    assert f'"{out / "pred" / "001.png"}"' in msg and '--overwrite' in msg
+    assert (out / 'pred' / '001.png').read_bytes() == b'a file of mine'
+    assert file_tree(out) == {'pred/001.png': b'a file of mine'}
+
+
+def test_foreign_probability_file_is_refused_with_save_probs(
+        own_data, tmp_path, monkeypatch):
+    out = tmp_path / 'out'
+    (out / 'probs').mkdir(parents=True)
+    (out / 'probs' / '000.npz').write_bytes(b'mine')
+    monkeypatch.setattr(testing, 'build_runner', _no_runner)
+    with pytest.raises(SystemExit) as info:
+        cli.main([own_data['cfg'], own_data['ckpt'], '--out', str(out),
+                  '--work-dir', str(tmp_path / 'work'), '--save-probs'])
+    assert f'"{out / "probs" / "000.npz"}"' in str(info.value)
+    assert file_tree(out) == {'probs/000.npz': b'mine'}
+
+
+def test_ensemble_arguments_become_test_options():
+    args = cli.build_parser().parse_args(
+        ['c.py', 'k.pth', '--ensemble', 'k2.pth', 'k3.pth', '--save-probs',
+         '--postprocess', 'pp.json', '--out', 'o'])
+    options = cli.options_from_args(testing.TestOptions, args)
+    assert (options.ensemble, options.save_probs, options.postprocess) == (
+        ['k2.pth', 'k3.pth'], True, 'pp.json')
+
+
+@pytest.mark.parametrize('extra,message', [
+    (['--ensemble', '{missing}'],
+     'error: --ensemble checkpoint "{missing}" not found'),
+    (['--save-probs'], 'error: --save-probs needs --out DIR'),
+    (['--postprocess', '{missing}'],
+     'error: post-processing file "{missing}" not found'),
+    (['--postprocess', '{bad}'], 'error: {bad}: version 7 is not supported'),
+    (['--postprocess', '{three}'], 'error: post-processing file "{three}" '
+     'is for 3 classes, the config has 2 (background, lesion)'),
+])
+def test_ensemble_probs_postprocess_refusals_before_the_model(
+        own_data, tmp_path, monkeypatch, extra, message):
+    import json
+    names = dict(missing=str(tmp_path / 'nope.pth'),
+                 bad=str(tmp_path / 'bad.json'),
+                 three=str(tmp_path / 'three.json'))
+    (tmp_path / 'bad.json').write_text(json.dumps(dict(version=7)))
+    (tmp_path / 'three.json').write_text(json.dumps(dict(
+        version=1, num_classes=3, per_class={})))
+    monkeypatch.setattr(testing, 'build_runner', _no_runner)
+    with pytest.raises(SystemExit) as info:
+        cli.main([own_data['cfg'], own_data['ckpt'], '--work-dir',
+                  str(tmp_path / 'work')] + [a.format(**names)
+                                             for a in extra])
+    assert str(info.value).startswith(message.format(**names)), \
+        str(info.value)

@@ -95,7 +95,8 @@ def test_build_summary_keys_and_values(tmp_path):
                        cfg_options={'model.depth': 50}, tta=True,
                        medical_metric_added=True)
     assert tuple(summary) == to.SUMMARY_KEYS == (
-        'config', 'checkpoint', 'date', 'versions', 'tta', 'evaluators',
+        'config', 'checkpoint', 'checkpoints', 'fold', 'date', 'versions',
+        'tta', 'postprocessing', 'probs_saved', 'evaluators',
         'medical_metric_added', 'classes', 'num_images', 'metrics',
         'per_class', 'per_image')
     assert summary['config'] == dict(
@@ -115,6 +116,47 @@ def test_build_summary_keys_and_values(tmp_path):
     assert summary['checkpoint'] == dict(path='https://host/x.pth',
                                          sha256=None)
     assert summary['per_image'] is None
+    # defaults of the issue-18 fields: one checkpoint, nothing else used
+    assert summary['checkpoints'] == [summary['checkpoint']]
+    assert (summary['fold'], summary['postprocessing'],
+            summary['probs_saved']) == (None, None, False)
+
+
+def test_build_summary_ensemble_fold_postprocessing_probs(tmp_path):
+    first, second = tmp_path / 'a.pth', tmp_path / 'b.pth'
+    first.write_bytes(b'one')
+    second.write_bytes(b'two')
+    spec = {'version': 1, 'per_class': {'1': {'operation': None}}}
+    summary = _summary(tmp_path, str(first), ensemble=[str(second),
+                                                       'http://h/c.pth'],
+                       fold=2, postprocessing=spec, probs_saved=True)
+    assert summary['checkpoint'] == dict(
+        path=str(first), sha256=hashlib.sha256(b'one').hexdigest())
+    assert summary['checkpoints'] == [
+        summary['checkpoint'],
+        dict(path=str(second), sha256=hashlib.sha256(b'two').hexdigest()),
+        dict(path='http://h/c.pth', sha256=None)]
+    assert (summary['fold'], summary['postprocessing'],
+            summary['probs_saved']) == (2, spec, True)
+    # scored from saved probabilities: no checkpoint at all
+    summary = _summary(tmp_path, None)
+    assert summary['checkpoint'] == dict(path=None, sha256=None)
+    assert summary['checkpoints'] == []
+
+
+def test_config_fold_is_the_files_own_value(tmp_path):
+    cfg = tmp_path / 'fold.py'
+    cfg.write_text("fold = 3\nann = f'splits/fold{fold}_val.txt'\n")
+    assert to.config_fold(str(cfg)) == 3
+    # overrides of the tested data or of fold: the file's value may lie
+    assert to.config_fold(str(cfg), {'model.x': 1}) == 3
+    assert to.config_fold(str(cfg), {'fold': 1}) is None
+    assert to.config_fold(
+        str(cfg), {'test_dataloader.dataset.ann_file': 'f1.txt'}) is None
+    (tmp_path / 'plain.py').write_text('x = 1\n')
+    assert to.config_fold(str(tmp_path / 'plain.py')) is None
+    (tmp_path / 'flag.py').write_text('fold = True\n')
+    assert to.config_fold(str(tmp_path / 'flag.py')) is None
 
 
 def test_write_summary_strict_json_and_no_silent_replace(tmp_path):

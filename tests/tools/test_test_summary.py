@@ -35,14 +35,20 @@ def test_out_with_an_evaluator_list_writes_summary(tmp_path, tiny_config):
     assert f'summary written to {out / "summary.json"}' in proc.stdout
     assert 'added MedicalMetric' not in proc.stdout
     # both evaluators got the output dir
-    assert len(list(out.glob('*.png'))) == 8  # IoUMetric's predictions
+    # IoUMetric's predictions, in pred/ (what confusion_matrix.py reads)
+    assert len(list((out / 'pred').glob('*.png'))) == 8
+    assert not list(out.glob('*.png'))
     assert (out / 'per_image_metrics.csv').is_file()  # MedicalMetric's
 
     summary = json.loads((out / 'summary.json').read_text())
     assert set(summary) == {
-        'config', 'checkpoint', 'date', 'versions', 'tta', 'evaluators',
+        'config', 'checkpoint', 'checkpoints', 'fold', 'date', 'versions',
+        'tta', 'postprocessing', 'probs_saved', 'evaluators',
         'medical_metric_added', 'classes', 'num_images', 'metrics',
         'per_class', 'per_image'}
+    assert summary['checkpoints'] == [summary['checkpoint']]
+    assert (summary['fold'], summary['postprocessing'],
+            summary['probs_saved']) == (None, None, False)
     assert summary['config']['path'] == osp.abspath(cfg_path)
     assert summary['config']['sha256'] == config_sha256(cfg_path)
     assert summary['checkpoint'] == dict(path=ckpt, sha256=_sha256(ckpt))
@@ -83,10 +89,12 @@ def test_overwrite_then_rerun_over_own_outputs(tmp_path, tiny_config):
     assert proc.returncode == 0, proc.stdout[-5000:]
     assert 'replacing 1 existing file(s)' in proc.stdout
     assert json.loads((out / 'summary.json').read_text())['num_images'] == 8
-    names = [f'{i:03d}.png' for i in range(8)]
+    names = [f'pred/{i:03d}.png' for i in range(8)]
     assert sorted(os.listdir(out)) == sorted(
         ['.sgdc_outputs.json', 'notes.txt', 'per_image_metrics.csv',
-         'summary.json'] + names)  # the staging folder is gone
+         'summary.json', 'pred'])  # the staging folder is gone
+    assert sorted(os.listdir(out / 'pred')) == [
+        f'{i:03d}.png' for i in range(8)]
     record = json.loads((out / '.sgdc_outputs.json').read_text())
     assert set(record['files']) >= set(names) | {'summary.json',
                                                   'per_image_metrics.csv'}

@@ -1,7 +1,8 @@
 """tools/test.py, train.py, infer.py, analysis/worst_cases.py,
-analysis/plot_curves.py, analysis/check_paper_parity.py and benchmark/*.py are
-thin: docstring, the repo root on sys.path, the
-command line of sgdc_mmseg.cli, its exit status."""
+analysis/plot_curves.py, analysis/check_paper_parity.py,
+analysis/choose_postprocessing.py, analysis/score_probs.py and
+benchmark/*.py are thin: docstring, the repo root on sys.path, the command
+line of sgdc_mmseg.cli, its exit status."""
 import ast
 import importlib
 import os.path as osp
@@ -16,6 +17,8 @@ TOOLS = {'test': 'tools/test.py', 'train': 'tools/train.py',
          'plot_curves': 'tools/analysis/plot_curves.py',
          'get_flops': 'tools/analysis/get_flops.py',
          'check_paper_parity': 'tools/analysis/check_paper_parity.py',
+         'choose_postprocessing': 'tools/analysis/choose_postprocessing.py',
+         'score_probs': 'tools/analysis/score_probs.py',
          'benchmark_sgdc': 'tools/benchmark/benchmark_sgdc.py',
          'benchmark_medical_metric': 'tools/benchmark/medical_metric.py'}
 

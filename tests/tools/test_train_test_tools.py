@@ -30,7 +30,7 @@ def test_train_then_test_then_resume(tmp_path, tiny_config):
                     cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-5000:]
     assert 'mIoU' in proc.stdout and 'Iter(test) [8/8]' in proc.stdout
-    assert len(list(out_dir.glob('*.png'))) == 8
+    assert len(list((out_dir / 'pred').glob('*.png'))) == 8
 
     # --resume PATH continues from the given checkpoint
     proc = run_tool([TRAIN, cfg_path, '--work-dir', str(tmp_path / 'res'),
