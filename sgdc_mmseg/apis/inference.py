@@ -267,10 +267,20 @@ def _auto_scale(cfg, test_names):
                     'and predictions resized back')
 
 
+#: Transforms that read annotation files (an unlabelled image has none):
+#: dropped from the inference pipeline.
+ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadFOV', 'LoadInstances')
+#: Packers that also pack an annotation field: replaced by PackSegInputs.
+FIELD_PACKERS = ('PackSegInputsWithFOV', 'PackSegInputsWithInstances')
+
+
 def build_inference_pipeline(cfg, resize='auto'):
     """The config's test pipeline for unlabelled images.
 
-    ``LoadAnnotations`` is dropped. ``resize``:
+    The annotation loaders (:data:`ANNOTATION_LOADERS`: ground truth, the
+    DRIVE field of view, MoNuSeg instances) are dropped and the packers of
+    those fields (:data:`FIELD_PACKERS`) become ``PackSegInputs``.
+    ``resize``:
 
     * ``'auto'``: when the test pipeline has no resizing step, the test mode
       is ``'whole'`` and the train pipeline neither resizes nor crops (the
@@ -293,7 +303,10 @@ def build_inference_pipeline(cfg, resize='auto'):
         raise ValueError('the config has no test_pipeline (nor '
                          'test_dataloader.dataset.pipeline)')
     pipeline = [copy.deepcopy(t) for t in pipeline
-                if config_type_name(t) != 'LoadAnnotations']
+                if config_type_name(t) not in ANNOTATION_LOADERS]
+    for t in pipeline:
+        if config_type_name(t) in FIELD_PACKERS:
+            t['type'] = 'PackSegInputs'
     names = [config_type_name(t) for t in pipeline]
     if 'TestTimeAug' in names:
         raise ValueError('the test pipeline uses TestTimeAug; inference needs '

@@ -112,6 +112,25 @@ def test_build_inference_pipeline(tiny):
         build_inference_pipeline(cfg)
 
 
+def test_inference_pipeline_drops_annotation_fields():
+    """DRIVE's and MoNuSeg's test pipelines load the field of view or the
+    instances and pack them: unlabelled images have neither."""
+    from mmengine.config import ConfigDict
+    for loader, packer in (('LoadFOV', 'PackSegInputsWithFOV'),
+                           ('LoadInstances', 'PackSegInputsWithInstances')):
+        cfg = Config(dict(test_pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='Resize', scale=(64, 64)),
+            dict(type='LoadAnnotations'), dict(type=loader),
+            dict(type=packer, meta_keys=('img_path', 'ori_shape'))]))
+        pipeline, _ = build_inference_pipeline(cfg, 'auto')
+        assert [t['type'] for t in pipeline] == [
+            'LoadImageFromFile', 'Resize', 'PackSegInputs']
+        assert pipeline[-1]['meta_keys'] == ('img_path', 'ori_shape')
+        assert cfg.test_pipeline[-1]['type'] == packer  # config untouched
+        assert isinstance(cfg.test_pipeline[-1], ConfigDict)
+
+
 def test_inference_matches_mmseg_at_original_size(tiny):
     from mmseg.apis import inference_model
     model = load_segmentor(tiny['cfg'], tiny['ckpt'], 'cpu')
