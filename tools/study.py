@@ -20,11 +20,19 @@ still has complete seeds. Afterwards (and with ``--report-only``) it writes
 
 - ``results.csv``: one row per run (metrics, wall time, seconds/iteration),
 - ``results.md``: mean +- sample std over seeds per variant, the requested
-  comparisons (difference of means, seed std, Welch's t-test), external sets,
+  comparisons (difference of means, seed std, Welch's t-test, and paired
+  statistics: t-test over seeds, Wilcoxon over images, bootstrap CI), the
+  folds, ensembles and post-processing of a cross-validation study,
+  external sets,
 - ``results.png``: the per-seed values of each variant.
 
 The study file, runs, statistics and report live in
 :mod:`sgdc_mmseg.study`; the command line in :mod:`sgdc_mmseg.cli.study`.
+
+With ``folds`` in the study file every run is also one fold of a k-fold
+split (``WORK_DIR/runs/<variant>/fold<f>/seed<k>/``), tested on the fold's
+held-out part; the report pools the held-out images (docs/workflow.md,
+"Cross-validation").
 
 Example::
 

@@ -9,8 +9,11 @@ import argparse
 import os
 import warnings
 
+from ..study.ensembles import extra_rows
 from ..study.external import external_results
-from ..study.report import collect_rows, write_report
+from ..study.folds import write_generated_splits
+from ..study.report import (collect_rows, external_rows_from_csv,
+                            rows_from_results_csv, write_report)
 from ..study.run_config import parse_cfg_options
 from ..study.runs import (dry_run_lines, grid_summary_line, plan_runs,
                           run_grid)
@@ -46,7 +49,8 @@ def build_parser():
                         'study\'s work_dir, else work_dirs/studies/<name>)')
     parser.add_argument('--iters', type=int,
                         help='train every run for this many iterations '
-                        '(schedulers scaled; for smoke tests)')
+                        '(schedulers scaled; for smoke tests; default: the '
+                        'study file\'s `iters`, else the configs\')')
     parser.add_argument('--jobs', type=int, default=1,
                         help='runs at the same time (e.g. several on one '
                         'GPU); s/iter is then measured under contention')
@@ -56,6 +60,15 @@ def build_parser():
                         'run fingerprint)')
     parser.add_argument('--report-only', action='store_true',
                         help='only aggregate finished runs')
+    parser.add_argument('--from-results-csv', action='store_true',
+                        help='with --report-only: rebuild results.md from '
+                        'WORK_DIR/results.csv (and results_external.csv) '
+                        'instead of the runs, e.g. a shipped report in '
+                        'docs/results/<study>; the CSVs and results.png are '
+                        'left as they are; per-image statistics need the '
+                        'runs and show as —')
+    parser.add_argument('--folds', nargs='+', type=int, dest='fold_ids',
+                        help='in a study with folds: run only these folds')
     parser.add_argument('--externals-only', action='store_true',
                         help='train nothing: test the finished runs on the '
                         'external sets, then report')
@@ -72,17 +85,55 @@ def _plan(args):
     try:
         study = select_variants_and_seeds(load_study(args.study),
                                           args.variants, args.seeds)
+        if args.fold_ids:
+            _select_folds(study, args.fold_ids)
         work_dir = study_work_dir(study, args.work_dir)
         parse_cfg_options(args.cfg_options)  # fail early on bad syntax
-        planned = plan_runs(study, work_dir, args.iters, args.cfg_options)
+        iters = args.iters if args.iters is not None else study.get('iters')
+        planned = plan_runs(study, work_dir, iters, args.cfg_options)
     except StudyError as exc:
         raise SystemExit(f'error: {exc}')
     return study, work_dir, planned
 
 
+def _select_folds(study, fold_ids):
+    """Restrict ``study`` to the folds ``fold_ids`` (StudyError naming
+    ``--folds`` for a study without folds or an unknown fold)."""
+    if not study.get('folds'):
+        raise StudyError('--folds: the study has no `folds`')
+    k = study['folds']['num_folds']
+    bad = [f for f in fold_ids if not 0 <= f < k]
+    if bad:
+        raise StudyError(f'--folds: {bad} not in 0..{k - 1}')
+    study['fold_ids'] = list(fold_ids)
+
+
+def _report_from_csv(study, work_dir):
+    """results.md of ``work_dir`` rebuilt from its results.csv (and
+    results_external.csv)."""
+    from ..study.schema import study_metrics
+    path = os.path.join(work_dir, 'results.csv')
+    ext_path = os.path.join(work_dir, 'results_external.csv')
+    if not os.path.isfile(path):
+        raise SystemExit(f'error: --from-results-csv: no {path}')
+    try:
+        rows = rows_from_results_csv(path, study_metrics(study))
+        ext = external_rows_from_csv(ext_path, study_metrics(study)) \
+            if study['external'] and os.path.isfile(ext_path) else None
+    except ValueError as exc:
+        raise SystemExit(f'error: {exc}')
+    return write_report(study, work_dir, external_rows=ext, rows=rows)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.from_results_csv and not args.report_only:
+        raise SystemExit('error: --from-results-csv needs --report-only')
     study, work_dir, planned = _plan(args)
+    if args.from_results_csv:
+        path = _report_from_csv(study, work_dir)
+        print(f'results: {path} (from results.csv)')
+        return 0
     os.makedirs(work_dir, exist_ok=True)
     todo = [p for p in planned if not p.run.is_finished()]
     print(grid_summary_line(study, planned, work_dir))
@@ -92,13 +143,26 @@ def main(argv=None):
         return 0
     failures = set()
     if not (args.report_only or args.externals_only) and todo:
+        try:
+            write_generated_splits(study.get('folds'), work_dir)
+        except StudyError as exc:
+            raise SystemExit(f'error: {exc}')
         failures = run_grid(todo, args.jobs)
     external_rows = None
     if study['external'] and not args.no_external:
         external_rows = external_results(
             study, work_dir, collect_rows(study, work_dir, failures),
             run_missing=not args.report_only)
-    path = write_report(study, work_dir, failures, external_rows)
+    extra = None
+    if study.get('ensemble') or study.get('postprocess'):
+        try:
+            extra = extra_rows(study, work_dir,
+                               run_missing=not args.report_only)
+        except (RuntimeError, ValueError, FileNotFoundError) as exc:
+            print(f'ensembles/post-processing: FAILED: {exc}')
+            failures.add(('ensembles', ))
+    path = write_report(study, work_dir, failures, external_rows,
+                        extra_rows=extra)
     print(f'results: {path} (+ results.csv, results.png)')
     with open(path, encoding='utf-8') as f:
         print(f.read())

@@ -1,6 +1,8 @@
 """Run directories of a study, and training and testing them.
 
-Each run (variant, seed) lives in ``WORK_DIR/runs/<variant>/seed<k>/``:
+Each run (variant, seed) lives in ``WORK_DIR/runs/<variant>/seed<k>/``
+(``WORK_DIR/runs/<variant>/fold<f>/seed<k>/`` in a study with folds,
+:mod:`.folds`):
 
 * ``config.py``: the run's config (:mod:`.run_config`); ``run.json``: the
   variant, seed, config, overrides, ``--cfg-options`` and the fingerprint,
@@ -16,8 +18,9 @@ Each run (variant, seed) lives in ``WORK_DIR/runs/<variant>/seed<k>/``:
   are skipped; an unfinished run with a checkpoint resumes from it
   (``tools/train.py --resume``).
 
-Runs go seed by seed (all variants of seed 0 first, :func:`plan_runs`), so
-a grid stopped early still has complete seeds; :func:`run_grid` runs them,
+Runs go seed by seed (all variants of seed 0 first, :func:`plan_runs`; with
+folds, seed by seed and within a seed fold by fold), so a grid stopped early
+still has complete seeds; :func:`run_grid` runs them,
 one or several at a time, and goes on past a failed run.
 """
 import collections
@@ -49,23 +52,37 @@ RUN_META_NAME = 'run.json'
 
 
 class Run:
-    """One (variant, seed) of a study in ``work_dir``.
+    """One (variant, seed) -- or (variant, seed, fold) -- of a study in
+    ``work_dir``.
 
     ``overrides`` (config keys -> values) are set on top of the variant's
     ``config`` together with ``randomness.seed``; ``cfg_options`` (strings
-    as for ``tools/train.py --cfg-options``) are passed on unchanged.
+    as for ``tools/train.py --cfg-options``) are passed on unchanged. The
+    fold's split files must be in ``overrides``
+    (:func:`.folds.fold_overrides`); ``fold`` (None without folds) only
+    names the run directory.
     """
 
     def __init__(self, work_dir, variant, config, seed, overrides=None,
-                 cfg_options=()):
+                 cfg_options=(), fold=None):
         self.variant = variant
         self.config = config
         self.seed = seed
+        self.fold = fold
         self.overrides = dict(overrides or {})
         self.overrides['randomness'] = dict(
             self.overrides.get('randomness', {}), seed=seed)
         self.cfg_options = list(cfg_options)
-        self.run_dir = osp.join(work_dir, 'runs', variant, f'seed{seed}')
+        parts = [work_dir, 'runs', variant]
+        if fold is not None:
+            parts.append(f'fold{fold}')
+        self.run_dir = osp.join(*parts, f'seed{seed}')
+
+    @property
+    def label(self):
+        """``sgdc seed 0`` or ``sgdc seed 0 fold 1``."""
+        fold = '' if self.fold is None else f' fold {self.fold}'
+        return f'{self.variant} seed {self.seed}{fold}'
 
     @property
     def result_path(self):
@@ -183,9 +200,16 @@ def write_run_files(run, fp):
     with open(osp.join(run.run_dir, RUN_META_NAME), 'w',
               encoding='utf-8') as f:
         json.dump(dict(variant=run.variant, seed=run.seed,
-                       config=run.config, overrides=to_plain(run.overrides),
+                       **_fold_item(run), config=run.config,
+                       overrides=to_plain(run.overrides),
                        cfg_options=run.cfg_options, fingerprint=fp), f,
                   indent=2)
+
+
+def _fold_item(run):
+    """``{'fold': f}`` for a run of a fold, else ``{}`` (files of runs
+    without folds stay as they were)."""
+    return {} if run.fold is None else dict(fold=run.fold)
 
 
 def train_run(run, log=print):
@@ -194,7 +218,7 @@ def train_run(run, log=print):
     train_log = osp.join(run.run_dir, 'train.log')
     resume = run.last_checkpoint() is not None
     if resume:
-        log(f'  {run.variant} seed {run.seed}: resuming from '
+        log(f'  {run.label}: resuming from '
             f'{run.last_checkpoint()}')
     rc, wall = run_logged(run.train_cmd(resume), train_log)
     if rc != 0:
@@ -225,8 +249,9 @@ def train_and_test(run, fp, iters, log=print):
     checkpoint, train_wall, resumed = train_run(run, log)
     summary, test_wall = score_checkpoint(run, checkpoint)
     result = dict(
-        variant=run.variant, seed=run.seed, config=run.config,
-        overrides=to_plain(run.overrides), cfg_options=run.cfg_options,
+        variant=run.variant, seed=run.seed, **_fold_item(run),
+        config=run.config, overrides=to_plain(run.overrides),
+        cfg_options=run.cfg_options,
         fingerprint=fp, iters=iters,
         checkpoint=checkpoint, train_wall_s=round(train_wall, 1),
         test_wall_s=round(test_wall, 1), resumed=resumed,
@@ -252,20 +277,43 @@ PlannedRun = collections.namedtuple('PlannedRun',
                                     ('run', 'fingerprint', 'iters'))
 
 
-def plan_runs(study, work_dir, iters=None, cfg_options=()):
-    """Every run of ``study`` in ``work_dir``, seed by seed, with the
-    schedule scaled to ``iters`` when given. Raises :class:`StudyError`
-    for a run dir that holds another configuration."""
-    planned = []
+def study_folds(study):
+    """The folds of ``study`` (``[None]`` without folds)."""
+    folds = study.get('folds')
+    if not folds:
+        return [None]
+    return list(study.get('fold_ids') or range(folds['num_folds']))
+
+
+def study_runs(study, work_dir, iters=None, cfg_options=()):
+    """Every :class:`Run` of ``study``, seed by seed (then fold by fold,
+    then variant by variant), with the schedule scaled to ``iters`` when
+    given and the fold's split files."""
+    from .folds import fold_overrides
+    runs = []
     for seed in study['seeds']:
-        for variant, config in study['variants'].items():
-            overrides = schedule_overrides(config, iters) if iters else {}
-            run = Run(work_dir, variant, config, seed, overrides,
-                      cfg_options)
-            fp = run.fingerprint()
-            run.check_fingerprint(fp)
-            planned.append(PlannedRun(run, fp,
-                                      configured_iters(config, iters)))
+        for fold in study_folds(study):
+            for variant, config in study['variants'].items():
+                overrides = schedule_overrides(config, iters) if iters \
+                    else {}
+                if fold is not None:
+                    overrides.update(fold_overrides(study['folds'], fold,
+                                                    work_dir))
+                runs.append(Run(work_dir, variant, config, seed, overrides,
+                                cfg_options, fold=fold))
+    return runs
+
+
+def plan_runs(study, work_dir, iters=None, cfg_options=()):
+    """Every run of ``study`` in ``work_dir`` (:func:`study_runs`) with
+    its fingerprint. Raises :class:`StudyError` for a run dir that holds
+    another configuration."""
+    planned = []
+    for run in study_runs(study, work_dir, iters, cfg_options):
+        fp = run.fingerprint()
+        run.check_fingerprint(fp)
+        planned.append(PlannedRun(run, fp,
+                                  configured_iters(run.config, iters)))
     return planned
 
 
@@ -273,8 +321,10 @@ def grid_summary_line(study, planned, work_dir):
     """``study NAME: V variants x S seeds = N runs, F already finished;
     work dir DIR``."""
     finished = sum(p.run.is_finished() for p in planned)
+    folds = study_folds(study)
+    fold_part = '' if folds == [None] else f' x {len(folds)} folds'
     return (f'study {study["name"]}: {len(study["variants"])} variants x '
-            f'{len(study["seeds"])} seeds = {len(planned)} runs, '
+            f'{len(study["seeds"])} seeds{fold_part} = {len(planned)} runs, '
             f'{finished} already finished; work dir {work_dir}')
 
 
@@ -284,7 +334,7 @@ def dry_run_lines(planned):
     for plan in planned:
         run = plan.run
         state = 'finished' if run.is_finished() else 'to run'
-        lines.append(f'[{state}] {run.variant} seed {run.seed}: '
+        lines.append(f'[{state}] {run.label}: '
                      f'{" ".join(run.train_cmd(False))}')
     return lines
 
@@ -311,8 +361,8 @@ class _GridProgress:
 
     def failed(self, run, exc):
         with self.lock:
-            self.failures.add((run.variant, run.seed))
-            print(f'\nFAILED {run.variant} seed {run.seed}: {exc}',
+            self.failures.add(run_key(run))
+            print(f'\nFAILED {run.label}: {exc}',
                   flush=True)
             self.bar.update()
 
@@ -322,7 +372,7 @@ class _GridProgress:
             left = self.total - len(self.durations) - len(self.failures)
             eta = statistics.fmean(self.durations) * left / max(self.jobs, 1)
             m = result['metrics']
-            print(f'\n{run.variant} seed {run.seed} done in '
+            print(f'\n{run.label} done in '
                   f'{format_duration(duration)}: IoU '
                   f'{m.get(MEDICAL_MIOU, float("nan")):.2f} Dice '
                   f'{m.get(MEDICAL_MDICE, float("nan")):.2f} HD95 '
@@ -332,10 +382,18 @@ class _GridProgress:
             self.bar.update()
 
 
+def run_key(run):
+    """(variant, seed) of a run, (variant, seed, fold) of a run of a
+    fold."""
+    if run.fold is None:
+        return (run.variant, run.seed)
+    return (run.variant, run.seed, run.fold)
+
+
 def run_grid(planned, jobs=1):
     """Train and test the ``planned`` runs, ``jobs`` at a time; a failed
-    run is reported and the grid goes on. Returns the (variant, seed) pairs
-    that failed."""
+    run is reported and the grid goes on. Returns the :func:`run_key` of
+    the runs that failed."""
     progress = _GridProgress(len(planned), jobs)
 
     def work(plan):

@@ -13,6 +13,40 @@ variants, each one a config file, and the seeds::
                      ann_file='splits/all.txt'),
         variants=['sgdc', 'pool']))
     description = '...'                        # optional, heads results.md
+    metrics = 'medical'                        # optional metric set
+    iters = 300                                # optional: as --iters
+    folds = dict(num_folds=5, ...)             # optional k-fold axis
+    ensemble = True                            # optional (:mod:`.ensembles`)
+    postprocess = True                         # optional, with folds
+
+``iters`` shortens (or lengthens) every run's schedule as ``--iters`` does
+(the command line's ``--iters`` wins); it counts in the fingerprints.
+
+``metrics`` names the metric set the study reports (:data:`METRIC_SETS`):
+``'medical'`` (default: ``MedicalMetric``'s IoU, Dice, HD95, ASSD and
+mmseg's mIoU), ``'vessel'`` (``VesselMetric``: F1, Se, Sp, AUC, clDice
+inside the field of view, pooled over pixels) or ``'nuclei'``
+(``NucleiMetric``: per-image means of Dice, IoU, AJI, PQ).
+
+``folds`` makes the folds of a k-fold split an axis of the grid (every
+variant x seed x fold is trained on the fold's training part and tested on
+its held-out part; :mod:`.folds`)::
+
+    folds = dict(
+        num_folds=5,
+        # split files (ann_file, relative to the dataset's data_root or
+        # absolute), '{fold}' replaced by the fold index:
+        train_split='splits/fold{fold}_train.txt',
+        test_split='splits/fold{fold}_val.txt',
+        # or: generate them (in WORK_DIR/splits/) from the image names of a
+        # folder with sgdc_mmseg.datasets.splits.kfold (grouped_kfold when
+        # group_regex is given: its first group of a name is the group):
+        generate=dict(images='data/x/train/images', suffix='.jpg', seed=0,
+                      group_regex=None),
+        # optional data_prefix of the held-out part (e.g. the training
+        # folder when the config tests on another folder):
+        test_data_prefix=dict(img_path='train/images',
+                              seg_map_path='train/masks'))
 
 Config paths are relative to the study file (or absolute, or existing from
 the current directory). Config files can also be given directly instead of
@@ -22,12 +56,16 @@ before the first ``_`` (:func:`variant_name`).
 A study is a plain dict (:func:`load_study`): ``name``, ``variants`` (name
 -> absolute config path, in order), ``seeds``, ``work_dir`` (None when not
 given), ``compare`` (a list of (candidate, baseline) tuples), ``external``
-(set name -> dict with ``dataset`` and optional ``variants``) and
-``description``. Every problem raises :class:`StudyError` naming the file,
-variant or argument.
+(set name -> dict with ``dataset`` and/or ``overrides`` and optional
+``variants``), ``description``, ``iters`` (None when not given),
+``metrics`` (the metric set's name), ``ensemble`` and ``postprocess``
+(booleans) and ``folds`` (None or the checked dict of
+:func:`sgdc_mmseg.study.folds.check_folds`). Every problem raises
+:class:`StudyError` naming the file, variant or argument.
 
-:data:`METRICS` are the ``summary.json`` metrics a study reports, with
-their column name, label and direction.
+:data:`METRICS` are the ``summary.json`` metrics a study reports by
+default, with their column name, label, direction and per-image column;
+:data:`METRIC_SETS` holds every set, :func:`study_metrics` a study's.
 """
 import collections
 import os.path as osp
@@ -35,24 +73,67 @@ import os.path as osp
 from ..evaluation.test_outputs import (MEDICAL_MASSD, MEDICAL_MDICE,
                                        MEDICAL_MHD95, MEDICAL_MIOU,
                                        MMSEG_MIOU)
-
-
-class StudyError(Exception):
-    """A study file, argument or run directory that cannot be used."""
+from .errors import StudyError  # defined there, raised and exported here
 
 
 #: One reported metric: results column, ``summary.json`` metric key, label
-#: in results.md/png, and whether higher values are better.
+#: in results.md/png, whether higher values are better, and its per-image
+#: column in the metric set's per-image CSV (``X`` matches the column ``X``
+#: or, averaged over the classes, the columns ``X.<class>``; None: no
+#: per-image value, e.g. a dataset-level score).
 StudyMetric = collections.namedtuple(
-    'StudyMetric', ('column', 'key', 'label', 'higher_is_better'))
+    'StudyMetric', ('column', 'key', 'label', 'higher_is_better',
+                    'per_image'), defaults=(None, ))
+#: A metric set: its metrics and the per-image CSV of ``tools/test.py
+#: --out`` that holds their per-image values.
+MetricSet = collections.namedtuple('MetricSet', ('metrics', 'per_image_csv'))
 
 METRICS = (
-    StudyMetric('IoU', MEDICAL_MIOU, 'IoU (%)', True),
-    StudyMetric('Dice', MEDICAL_MDICE, 'Dice (%)', True),
-    StudyMetric('HD95', MEDICAL_MHD95, 'HD95 (px)', False),
-    StudyMetric('ASSD', MEDICAL_MASSD, 'ASSD (px)', False),
+    StudyMetric('IoU', MEDICAL_MIOU, 'IoU (%)', True, 'IoU'),
+    StudyMetric('Dice', MEDICAL_MDICE, 'Dice (%)', True, 'Dice'),
+    StudyMetric('HD95', MEDICAL_MHD95, 'HD95 (px)', False, 'HD95'),
+    StudyMetric('ASSD', MEDICAL_MASSD, 'ASSD (px)', False, 'ASSD'),
     StudyMetric('mmseg_mIoU', MMSEG_MIOU, 'mmseg mIoU (%)', True),
 )
+#: VesselMetric's pooled scores inside the field of view (keys
+#: ``vessel/<score>``; per-image values in its CSV's ``<score>`` columns).
+VESSEL_METRICS = (
+    StudyMetric('F1', 'vessel/F1', 'F1/Dice (%)', True, 'F1'),
+    StudyMetric('Se', 'vessel/Se', 'Se (%)', True, 'Se'),
+    StudyMetric('Sp', 'vessel/Sp', 'Sp (%)', True, 'Sp'),
+    StudyMetric('AUC', 'vessel/AUC', 'AUC (%)', True, 'AUC'),
+    StudyMetric('clDice', 'vessel/clDice', 'clDice (%)', True, 'clDice'),
+)
+#: NucleiMetric's per-image means (keys ``nuclei/m<score>``).
+NUCLEI_METRICS = (
+    StudyMetric('Dice', 'nuclei/mDice', 'Dice (%)', True, 'Dice'),
+    StudyMetric('IoU', 'nuclei/mIoU', 'IoU (%)', True, 'IoU'),
+    StudyMetric('AJI', 'nuclei/mAJI', 'AJI (%)', True, 'AJI'),
+    StudyMetric('PQ', 'nuclei/mPQ', 'PQ (%)', True, 'PQ'),
+)
+#: Metric set name -> :class:`MetricSet` (CSV names as the metrics write
+#: them: ``PER_IMAGE_CSV_NAME``, ``VESSEL_CSV_NAME``, ``NUCLEI_CSV_NAME``).
+METRIC_SETS = {
+    'medical': MetricSet(METRICS, 'per_image_metrics.csv'),
+    'vessel': MetricSet(VESSEL_METRICS, 'per_image_vessel_metrics.csv'),
+    'nuclei': MetricSet(NUCLEI_METRICS, 'per_image_nuclei_metrics.csv'),
+}
+DEFAULT_METRIC_SET = 'medical'
+
+
+def study_metric_set(study):
+    """The :class:`MetricSet` of ``study`` (its ``metrics``, default
+    ``'medical'``); an unknown name is a :class:`StudyError`."""
+    name = study.get('metrics') or DEFAULT_METRIC_SET
+    if name not in METRIC_SETS:
+        raise StudyError(f'study {study.get("name")!r}: metrics = {name!r} '
+                         f'is not one of {sorted(METRIC_SETS)}')
+    return METRIC_SETS[name]
+
+
+def study_metrics(study):
+    """The metrics (:class:`StudyMetric` tuple) ``study`` reports."""
+    return study_metric_set(study).metrics
 
 
 def resolve_path(path, base_dir):
@@ -104,7 +185,30 @@ def _study_from_file(path, cfg):
         work_dir=cfg.get('work_dir'),
         compare=[tuple(p) for p in cfg.get('compare', [])],
         external=dict(cfg.get('external', {}) or {}),
-        description=cfg.get('description', ''))
+        description=cfg.get('description', ''),
+        iters=_iters_entry(path, cfg.get('iters')),
+        metrics=cfg.get('metrics', DEFAULT_METRIC_SET),
+        ensemble=bool(cfg.get('ensemble', False)),
+        postprocess=bool(cfg.get('postprocess', False)),
+        folds=_folds_entry(path, cfg.get('folds')))
+
+
+def _iters_entry(path, iters):
+    """The study file's ``iters`` (None, or an integer >= 1)."""
+    if iters is not None and (isinstance(iters, bool) or
+                              not isinstance(iters, int) or iters < 1):
+        raise StudyError(f'{path}: iters must be an integer >= 1, got '
+                         f'{iters!r}')
+    return iters
+
+
+def _folds_entry(path, folds):
+    """The checked ``folds`` entry of the study file ``path`` (None when
+    absent)."""
+    if folds is None:
+        return None
+    from .folds import check_folds
+    return check_folds(folds, path)
 
 
 def _study_from_configs(paths):
@@ -123,12 +227,16 @@ def _study_from_configs(paths):
                 'them')
         variants[name] = osp.abspath(path)
     return dict(name='study', variants=variants, seeds=[0], work_dir=None,
-                compare=[], external={}, description='')
+                compare=[], external={}, description='', iters=None,
+                metrics=DEFAULT_METRIC_SET, folds=None, ensemble=False,
+                postprocess=False)
 
 
 def check_study(study):
     """Raise :class:`StudyError` unless every variant's config exists and
-    the comparisons and external sets name known variants."""
+    the comparisons and external sets name known variants and the metric
+    set is known."""
+    study_metric_set(study)
     for name, config in study['variants'].items():
         if not osp.isfile(config):
             raise StudyError(f'variant {name!r}: config {config} not found')
@@ -137,8 +245,9 @@ def check_study(study):
             raise StudyError(f'compare entry {pair!r} must name two of the '
                              f'variants {list(study["variants"])}')
     for ext_name, ext in study['external'].items():
-        if 'dataset' not in ext:
-            raise StudyError(f'external set {ext_name!r} needs a `dataset`')
+        if 'dataset' not in ext and 'overrides' not in ext:
+            raise StudyError(f'external set {ext_name!r} needs a `dataset` '
+                             'and/or `overrides`')
         for v in ext.get('variants', list(study['variants'])):
             if v not in study['variants']:
                 raise StudyError(f'external set {ext_name!r} names unknown '

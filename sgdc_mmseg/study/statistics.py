@@ -8,16 +8,23 @@
 * :func:`compare_variants`: per (candidate, baseline) pair and metric, the
   difference of the means signed so that positive means the candidate is
   better, both seed stds, that signed difference over the larger std, and
-  Welch's p.
+  Welch's p; beside them the paired statistics of :mod:`.paired`: the
+  paired t-test over seeds (seed ``s`` of the candidate against seed ``s``
+  of the baseline, on the rows' metric values) and, where both sides have
+  per-image values, the Wilcoxon signed-rank test over images and the
+  bootstrap CI of the mean per-image difference.
 
-Rows are the dicts of :func:`sgdc_mmseg.study.report.result_row`:
-``variant``, ``status`` (only ``'done'`` rows count) and one value per
-metric column.
+Rows are the dicts of :func:`sgdc_mmseg.study.report.result_row` (one per
+seed; with folds, pooled over the folds by
+:func:`sgdc_mmseg.study.report.seed_rows`): ``variant``, ``seed``,
+``status`` (only ``'done'`` rows count), one value per metric column and
+optionally ``per_image`` (metric column -> {image: value}).
 """
 import math
 import statistics
 import warnings
 
+from .paired import difference_matrix, paired_summary, ttest_over_seeds
 from .schema import METRICS
 
 
@@ -71,12 +78,45 @@ def _compare_metric(a, b, higher_is_better):
                 p=welch_p_value(a, b))
 
 
+def paired_comparison(cand_rows, base_rows, metric):
+    """The paired statistics of one metric (:func:`.paired.paired_summary`
+    keys, ``None`` where not computable): seeds paired by their number, the
+    t-test over seeds on the rows' values, the per-image statistics from
+    the rows' ``per_image`` (``mean``/``ci``/``p_images`` None and
+    ``n_images`` 0 without per-image values on both sides)."""
+    def by_seed(rows, get):
+        out = {}
+        for r in rows:
+            value = get(r)
+            if value is not None:
+                out[r['seed']] = value
+        return out
+    values_c = by_seed(cand_rows, lambda r: r.get(metric.column))
+    values_b = by_seed(base_rows, lambda r: r.get(metric.column))
+    seeds = sorted(s for s in set(values_c) & set(values_b)
+                   if math.isfinite(float(values_c[s])) and
+                   math.isfinite(float(values_b[s])))
+    per_seed = [float(values_c[s]) - float(values_b[s]) for s in seeds]
+    out = dict(mean=None, n_images=0, ci=None, p_images=None)
+    if metric.per_image:
+        images_c = by_seed(cand_rows, lambda r: (r.get('per_image') or {})
+                           .get(metric.column))
+        images_b = by_seed(base_rows, lambda r: (r.get('per_image') or {})
+                           .get(metric.column))
+        _, _, d = difference_matrix(images_c, images_b)
+        if d.size:
+            out = paired_summary(d, per_seed)
+    out.update(n_seeds=len(per_seed), p_seeds=ttest_over_seeds(per_seed))
+    return out
+
+
 def compare_variants(rows, pairs, metrics=METRICS):
     """Per (candidate, baseline) pair and metric: a dict with
     ``candidate``, ``baseline``, ``metric`` (the label), ``diff``,
-    ``better_by``, ``std_candidate``, ``std_baseline``, ``n``, ``ratio`` and
-    ``p`` (see the module docstring). Pairs without finished runs on both
-    sides are left out."""
+    ``better_by``, ``std_candidate``, ``std_baseline``, ``n``, ``ratio``,
+    ``p`` (see the module docstring) and ``paired``
+    (:func:`paired_comparison`). Pairs without finished runs on both sides
+    are left out."""
     out = []
     by_variant = {}
     for row in rows:
@@ -92,5 +132,8 @@ def compare_variants(rows, pairs, metrics=METRICS):
                 metric.higher_is_better)
             if comparison is not None:
                 out.append(dict(candidate=cand, baseline=base,
-                                metric=metric.label, **comparison))
+                                metric=metric.label, **comparison,
+                                paired=paired_comparison(
+                                    by_variant[cand], by_variant[base],
+                                    metric)))
     return out

@@ -44,6 +44,7 @@ def test_parser_options_and_defaults():
     assert vars(args) == dict(
         study=['s.py'], variants=None, seeds=None, work_dir=None,
         iters=None, jobs=1, cfg_options=[], report_only=False,
+        from_results_csv=False, fold_ids=None,
         externals_only=False, no_external=False, dry_run=False)
     args = build_parser().parse_args([
         'a.py', 'b.py', '--variants', 'x', 'y', '--seeds', '1', '2',
@@ -198,3 +199,56 @@ def test_interrupted_run_resumes_from_its_checkpoint(tiny_study):
         assert json.load(f)['resumed'] is True
     with open(osp.join(run_dir, 'train.log')) as f:
         assert '--resume' in f.read()
+
+
+def test_report_from_a_shipped_results_csv(tmp_path, capsys):
+    """--report-only --from-results-csv rebuilds results.md of a shipped
+    report (docs/results/isic2017_cpu) from its CSVs, nothing else."""
+    from helpers import REPO_ROOT
+    src = osp.join(REPO_ROOT, 'docs', 'results', 'isic2017_cpu')
+    work = tmp_path / 'r'
+    work.mkdir()
+    for name in ('results.csv', 'results_external.csv'):
+        (work / name).write_bytes(open(osp.join(src, name), 'rb').read())
+    study = osp.join(REPO_ROOT, 'configs', 'studies', 'isic2017_cpu.py')
+    assert main([study, '--report-only', '--from-results-csv',
+                 '--work-dir', str(work)]) == 0
+    assert (work / 'results.md').read_text() == \
+        open(osp.join(src, 'results.md')).read()
+    assert sorted(os.listdir(work)) == ['results.csv', 'results.md',
+                                        'results_external.csv']
+    with pytest.raises(SystemExit, match='--from-results-csv needs '
+                       '--report-only'):
+        main([study, '--from-results-csv', '--work-dir', str(work)])
+    with pytest.raises(SystemExit, match='no .*empty/results.csv'):
+        main([study, '--report-only', '--from-results-csv', '--work-dir',
+              str(tmp_path / 'empty')])
+
+
+def test_folds_option(fake_study, tmp_path, capsys):
+    spec, work = fake_study
+    with pytest.raises(SystemExit, match='--folds: the study has no'):
+        main([spec, '--folds', '0', '--dry-run', '--work-dir', work])
+    cv = _write(tmp_path / 'cv.py', (
+        "variants = dict(good='good.py')\nseeds = [0]\niters = 1\n"
+        "folds = dict(num_folds=3, train_split='t{fold}.txt', "
+        "test_split='v{fold}.txt')\n"))
+    with pytest.raises(SystemExit, match=r'--folds: \[3\] not in 0..2'):
+        main([cv, '--folds', '3', '--dry-run', '--work-dir', work])
+    assert main([cv, '--folds', '2', '0', '--dry-run', '--work-dir',
+                 work]) == 0
+    out = capsys.readouterr().out
+    assert '1 variants x 1 seeds x 2 folds = 2 runs' in out
+    assert '[to run] good seed 0 fold 2: ' in out
+
+
+def test_a_study_with_ensemble_reports_it(fake_study, tmp_path, capsys):
+    _, work = fake_study
+    spec = _write(tmp_path / 'ens.py', (
+        "variants = dict(good='good.py')\nseeds = [0, 1]\nensemble = True\n"))
+    assert main([spec, '--work-dir', work]) == 0
+    md = open(osp.join(work, 'results.md')).read()
+    assert '## Ensembles and post-processing' in md
+    assert '| good | ensemble of seeds | 2 | 3 | 50.00 |' in md
+    assert osp.isfile(osp.join(work, 'ensembles', 'good', 'seeds',
+                               'summary.json'))

@@ -122,3 +122,21 @@ def test_best_seed_row():
             dict(seed=2, IoU=5.0), dict(seed=3, IoU=5.0)]
     assert best_seed_row(rows)['seed'] == 2  # the first of equals
     assert best_seed_row(rows[:1])['seed'] == 0
+
+
+def test_external_overrides_without_a_dataset(tmp_path):
+    """An entry with `overrides` only re-tests the study's own test set
+    another way (e.g. the MoNuSeg SGE instance split)."""
+    run = Run(str(tmp_path), 'sgdc', CPU_SGDC, 0)
+    os.makedirs(run.run_dir)
+    _write(run.run_config, run.config_text())
+    text = external_test_config_text(run, None, dict(
+        model=dict(type='StructureEncoderDecoder'),
+        test_evaluator=[dict(type='NucleiMetric', pred_instances='sge')]))
+    cfg = Config.fromfile(_write(tmp_path / 'sge.py', text))
+    base = Config.fromfile(run.run_config)
+    assert cfg.model.type == 'StructureEncoderDecoder'
+    assert cfg.model.backbone == base.model.backbone
+    assert cfg.test_evaluator == [dict(type='NucleiMetric',
+                                       pred_instances='sge')]
+    assert cfg.test_dataloader == base.test_dataloader

@@ -87,7 +87,8 @@ def test_comparison_table_dashes():
     (line, ) = comparison_table([dict(
         candidate='a', baseline='b', metric='IoU (%)', diff=-1.234,
         std_candidate=None, std_baseline=0.5, ratio=None, p=None)])[2:]
-    assert line == '| a vs b | IoU (%) | -1.23 | — / 0.50 | — | — |'
+    assert line == ('| a vs b | IoU (%) | -1.23 | — / 0.50 | — | — | — | — '
+                    '| — |')
 
 
 def test_external_table():
@@ -158,3 +159,131 @@ def test_docs_results_are_regenerated_unchanged(tmp_path, name):
 
 def _drop_last_column(text):
     return '\n'.join(line.rsplit(',', 1)[0] for line in text.split('\n'))
+
+
+# ------------------------------------------------- paired, folds, metric sets
+def _per_image_csv(run, header, rows):
+    os.makedirs(osp.join(run.run_dir, 'test'), exist_ok=True)
+    path = osp.join(run.run_dir, 'test', 'per_image_metrics.csv')
+    with open(path, 'w') as f:
+        f.write(header + '\n' + '\n'.join(rows) + '\n')
+
+
+def test_report_paired_statistics_from_per_image_csvs(tmp_path):
+    work = str(tmp_path)
+    s = dict(name='demo', seeds=[0], variants=dict(a=CPU_SGDC, b=CPU_SGDC),
+             compare=[('a', 'b')], external={})
+    # a - b per image: 1, -2, 3, 4, 5 (one image skipped, one ties no one)
+    values = dict(a=[11, 8, 13, 14, 15], b=[10, 10, 10, 10, 10])
+    for variant in ('a', 'b'):
+        _fake_result(work, variant, 0, statistics_mean(values[variant]), 20.0,
+                     CPU_SGDC)
+        run = Run(work, variant, CPU_SGDC, 0)
+        _per_image_csv(run, 'image,img_path,IoU.lesion,HD95.lesion,skipped',
+                       [f'i{k},p,{v},,' for k, v in enumerate(values[variant])]
+                       + ['i9,p,,,gt_all_ignored'])
+    md = open(write_report(s, work)).read()
+    iou = [line for line in md.splitlines()
+           if line.startswith('| a vs b | IoU (%)')][0]
+    # one seed: no t-test; Wilcoxon exact p = 0.1875 over 5 images; mean 2.2
+    assert iou.startswith('| a vs b | IoU (%) | +2.20 | — / — | — | — | '
+                          'n/a (1 seed) | 0.188 (5) | +2.20 [')
+    hd95 = [line for line in md.splitlines()
+            if line.startswith('| a vs b | HD95 (px)')][0]
+    assert hd95.endswith('| n/a (1 seed) | — | — |')  # no per-image HD95
+    assert "zero_method='zsplit'" in md and 'B = 2000' in md
+    assert open(write_report(s, work)).read() == md  # byte for byte
+
+
+def statistics_mean(values):
+    return sum(values) / len(values)
+
+
+def test_report_pools_folds(tmp_path):
+    from sgdc_mmseg.study.runs import study_runs
+    work = str(tmp_path)
+    s = dict(name='cv', seeds=[0, 1], variants=dict(a=CPU_SGDC, b=CPU_SGDC),
+             compare=[('a', 'b')], external={},
+             folds=dict(num_folds=2, train_split='t{fold}',
+                        test_split='v{fold}'))
+    iou = {('a', 0, 0): 60.0, ('a', 0, 1): 90.0, ('a', 1, 0): 62.0,
+           ('a', 1, 1): 92.0, ('b', 0, 0): 50.0, ('b', 0, 1): 80.0,
+           ('b', 1, 0): 50.0, ('b', 1, 1): 80.0}
+    for run in study_runs(s, work):
+        os.makedirs(run.run_dir)
+        n = 1 if run.fold == 0 else 3  # fold 1 holds 3 of the 4 images
+        with open(run.result_path, 'w') as f:
+            json.dump(dict(variant=run.variant, seed=run.seed, fold=run.fold,
+                           config=CPU_SGDC, num_test_images=n, metrics={
+                               'medical/mIoU': iou[(run.variant, run.seed,
+                                                    run.fold)]}), f)
+    md = open(write_report(s, work)).read()
+    # pooled per seed: (60 * 1 + 90 * 3) / 4 = 82.5 and 84.5
+    assert '| a | `sgdc_r18-half_1xb8-600_isic2017-128x96.py` | 2 (0,1) | ' \
+        '83.50 ± 1.41 |' in md
+    assert '2-fold cross-validation' in md
+    assert '\n## Folds\n' in md
+    assert '| a | 0 | 2 | 61.00 |' in md and '| a | 1 | 2 | 91.00 |' in md
+    assert '| a | mean ± std over folds | | 76.00 ± 21.21 |' in md
+    # seed differences 82.5 - 72.5 = 10, 84.5 - 72.5 = 12
+    line = [x for x in md.splitlines() if x.startswith('| a vs b | IoU')][0]
+    assert line.startswith('| a vs b | IoU (%) | +11.00 |')
+    with open(osp.join(work, 'results.csv')) as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]['fold'] == '0' and len(rows) == 8
+
+
+def test_vessel_metric_set_reads_its_keys_and_csv(tmp_path):
+    from sgdc_mmseg.evaluation.metrics.nuclei_metric import NUCLEI_CSV_NAME
+    from sgdc_mmseg.evaluation.metrics.vessel_metric import VESSEL_CSV_NAME
+    from sgdc_mmseg.study.schema import METRIC_SETS
+    assert METRIC_SETS['vessel'].per_image_csv == VESSEL_CSV_NAME
+    assert METRIC_SETS['nuclei'].per_image_csv == NUCLEI_CSV_NAME
+    work = str(tmp_path)
+    s = dict(name='v', seeds=[0], variants=dict(a=CPU_SGDC, b=CPU_SGDC),
+             compare=[('a', 'b')], external={}, metrics='vessel')
+    for variant, f1 in (('a', [80.0, 70.0]), ('b', [78.0, 71.0])):
+        run = Run(work, variant, CPU_SGDC, 0)
+        os.makedirs(osp.join(run.run_dir, 'test'))
+        with open(run.result_path, 'w') as f:
+            json.dump(dict(variant=variant, seed=0, config=CPU_SGDC,
+                           num_test_images=2, metrics={
+                               'vessel/F1': sum(f1) / 2, 'vessel/AUC': 97.0,
+                               'medical/mIoU': 1.0}), f)
+        with open(osp.join(run.run_dir, 'test', VESSEL_CSV_NAME), 'w') as f:
+            f.write('image,img_path,fov,Se,Sp,Acc,AUC,F1,clDice,whole_Dice,'
+                    'skipped\n' + ''.join(
+                        f'x{i},p,fov,1,1,1,1,{v},1,1,\n'
+                        for i, v in enumerate(f1)))
+    md = open(write_report(s, work)).read()
+    assert '| variant | config | seeds | F1/Dice (%) | Se (%) |' in md
+    assert 'VesselMetric' in md and 'IoU (%)' not in md
+    line = [x for x in md.splitlines() if x.startswith('| a vs b | F1')][0]
+    assert '| +0.50 |' in line and '(2) | +0.50 [' in line
+    with open(osp.join(work, 'results.csv')) as f:
+        header = f.readline().strip().split(',')
+    assert header[-6:] == ['F1', 'Se', 'Sp', 'AUC', 'clDice', 'run_dir']
+
+
+def test_report_from_results_csv_matches_the_runs(tmp_path):
+    from sgdc_mmseg.study.report import rows_from_results_csv
+    from sgdc_mmseg.study.schema import load_study
+    src = osp.join(DOCS_RESULTS, 'isic2017_cpu')
+    study = load_study([osp.join(REPO_ROOT, 'configs', 'studies',
+                                 'isic2017_cpu.py')])
+    work = str(tmp_path)
+    for name in ('results.csv', 'results_external.csv'):
+        with open(osp.join(src, name)) as f, \
+                open(osp.join(work, name), 'w') as out:
+            out.write(f.read())
+    from sgdc_mmseg.study.report import external_rows_from_csv
+    write_report(study, work, rows=rows_from_results_csv(
+        osp.join(work, 'results.csv')), external_rows=external_rows_from_csv(
+            osp.join(work, 'results_external.csv')))
+    with open(osp.join(src, 'results.md')) as f:
+        assert open(osp.join(work, 'results.md')).read() == f.read()
+    assert not osp.exists(osp.join(work, 'results.png'))
+    bad = tmp_path / 'bad.csv'
+    bad.write_text('a,b\n1,2\n')
+    with pytest.raises(ValueError, match='bad.csv: not a study results.csv'):
+        rows_from_results_csv(str(bad))

@@ -262,3 +262,72 @@ def test_format_duration():
     assert format_duration(65.9) == '1m05s'
     assert format_duration(3725) == '1h02m05s'
     assert format_duration(0) == '0m00s'
+
+
+# ------------------------------------------------------------------- folds
+TINY = ("model = dict(type='X', depth=18)\n"
+        "train_cfg = dict(type='IterBasedTrainLoop', max_iters=600, "
+        "val_interval=600)\n"
+        "param_scheduler = [dict(type='LinearLR', by_epoch=False, begin=0, "
+        "end=50)]\n")
+
+
+def test_fingerprints_of_runs_without_folds_are_unchanged(tmp_path):
+    """Golden values from the code before folds existed: finished runs of
+    existing studies keep their fingerprints and directories."""
+    config = _write(tmp_path / 'tiny.py', TINY)
+    study = dict(name='s', variants=dict(a=config), seeds=[0, 1])
+    work = str(tmp_path / 'w')
+    plain = plan_runs(study, work)
+    assert [p.run.run_dir for p in plain] == [
+        osp.join(work, 'runs', 'a', 'seed0'),
+        osp.join(work, 'runs', 'a', 'seed1')]
+    assert [p.fingerprint for p in plain] == [
+        '970c25a3cc87d1f14b8f1b566689e4c684da692c7df76e85697b1ee75169d614',
+        'bb1581c678ab7fade7e2ddb6387c10c6dd99fde3e5f88758257f58c91fed7c1a']
+    short = plan_runs(study, work, iters=20, cfg_options=['model.depth=34'])
+    assert [p.fingerprint for p in short] == [
+        '93be147adce9aedfeebf020a994d704ee1d2f95fcca468d5dbcf0f6dbfd38fd3',
+        '313a62dc073e08b51f67a8a44ef6492927e94387830c8f651e7b8ed4a59c5f78']
+
+
+def test_plan_runs_with_folds(tmp_path, fake_tools):
+    study = dict(name='cv', variants=dict(a=fake_tools), seeds=[0, 1],
+                 folds=dict(num_folds=2, train_split='s/f{fold}_t.txt',
+                            test_split='s/f{fold}_v.txt',
+                            test_data_prefix=dict(img_path='tr/img')))
+    work = str(tmp_path / 'work')
+    planned = plan_runs(study, work)
+    assert [(p.run.seed, p.run.fold) for p in planned] == [
+        (0, 0), (0, 1), (1, 0), (1, 1)]
+    run = planned[1].run
+    assert run.run_dir == osp.join(work, 'runs', 'a', 'fold1', 'seed0')
+    assert run.label == 'a seed 0 fold 1'
+    assert run.overrides['train_dataloader'] == dict(
+        dataset=dict(ann_file='s/f1_t.txt'))
+    assert run.overrides['test_dataloader'] == dict(dataset=dict(
+        ann_file='s/f1_v.txt', data_prefix=dict(img_path='tr/img')))
+    assert run.overrides['val_dataloader'] == \
+        run.overrides['test_dataloader']
+    # the fold is part of the fingerprint; the seed-0 runs differ by fold
+    assert planned[0].fingerprint != planned[1].fingerprint
+    assert grid_summary_line(study, planned, work).startswith(
+        'study cv: 1 variants x 2 seeds x 2 folds = 4 runs, 0 already')
+    assert dry_run_lines(planned)[1].startswith('[to run] a seed 0 fold 1: ')
+    result = train_and_test(run, planned[1].fingerprint, 4)
+    assert result['fold'] == 1
+    with open(osp.join(run.run_dir, 'run.json')) as f:
+        assert json.load(f)['fold'] == 1
+    study['fold_ids'] = [1]
+    assert [p.run.fold for p in plan_runs(study, work)] == [1, 1]
+
+
+def test_run_grid_names_the_failed_fold(tmp_path, fake_tools, capsys):
+    bad = _write(tmp_path / 'fail_me.py', "_base_ = ['./base.py']\n")
+    study = dict(name='cv', variants=dict(bad=bad), seeds=[0],
+                 folds=dict(num_folds=2, train_split='f{fold}_t.txt',
+                            test_split='f{fold}_v.txt'))
+    failures = run_grid(plan_runs(study, str(tmp_path / 'w')))
+    assert failures == {('bad', 0, 0), ('bad', 0, 1)}
+    assert 'FAILED bad seed 0 fold 1: training failed' in \
+        capsys.readouterr().out

@@ -9,7 +9,8 @@ import pytest
 from sgdc_mmseg.evaluation import test_outputs
 from sgdc_mmseg.study.schema import (METRICS, StudyError, load_study,
                                      select_variants_and_seeds,
-                                     study_work_dir, variant_name)
+                                     study_metrics, study_work_dir,
+                                     variant_name)
 
 from helpers import REPO_ROOT
 
@@ -26,8 +27,12 @@ def _write(path, text):
 @pytest.mark.parametrize('path', STUDY_FILES, ids=osp.basename)
 def test_shipped_study_files_load(path):
     s = load_study([path])
-    assert {'sgdc', 'pool', 'self', 'upernet'} <= set(s['variants'])
-    assert len(s['seeds']) >= 2
+    assert {'sgdc', 'pool'} <= set(s['variants'])
+    if s['folds'] is None:  # a plain mmseg model beside the dynamic kernels
+        assert {'self'} <= set(s['variants'])
+        assert {'upernet', 'fcn-unet'} & set(s['variants'])
+    # several seeds, or several folds
+    assert len(s['seeds']) * (s['folds'] or {}).get('num_folds', 1) >= 2
     assert ('sgdc', 'pool') in s['compare']
     for config in s['variants'].values():
         assert osp.isfile(config)
@@ -54,7 +59,8 @@ def test_study_file_paths_are_relative_to_it(tmp_path):
     assert s == dict(name='study', variants={'first': str(tmp_path / 'a.py')},
                      seeds=[3, 4], work_dir=None,
                      compare=[('first', 'first')], external={},
-                     description='')
+                     description='', iters=None, metrics='medical',
+                     folds=None, ensemble=False, postprocess=False)
 
 
 @pytest.mark.parametrize('text, match', [
@@ -136,3 +142,38 @@ def test_metrics_are_the_summary_keys_of_the_test_outputs():
         'mIoU']
     assert [m.higher_is_better for m in METRICS] == [
         True, True, False, False, True]
+
+
+def test_metric_set_iters_and_folds_of_a_study_file(tmp_path):
+    _write(tmp_path / 'a.py', "x = 1\n")
+    path = _write(tmp_path / 's.py', (
+        "variants = dict(a='a.py')\nmetrics = 'nuclei'\niters = 30\n"
+        "folds = dict(num_folds=3, train_split='t{fold}', "
+        "test_split='v{fold}')\n"))
+    s = load_study([path])
+    assert s['metrics'] == 'nuclei' and s['iters'] == 30
+    assert s['folds']['num_folds'] == 3
+    assert [m.key for m in study_metrics(s)] == [
+        'nuclei/mDice', 'nuclei/mIoU', 'nuclei/mAJI', 'nuclei/mPQ']
+    for text, match in [
+            ("metrics = 'vessels'\n", r"metrics = 'vessels' is not one of "
+             r"\['medical', 'nuclei', 'vessel'\]"),
+            ("iters = 0\n", 's.py: iters must be an integer >= 1'),
+            ("folds = dict(num_folds=2)\n", 's.py: folds needs'),
+            ("external = dict(x=dict(variants=['a']))\n",
+             'needs a `dataset` and/or `overrides`')]:
+        _write(tmp_path / 's.py', "variants = dict(a='a.py')\n" + text)
+        with pytest.raises(StudyError, match=match):
+            load_study([path])
+
+
+def test_new_study_files_load():
+    for name, metrics, n in [('drive_cpu', 'vessel', 4),
+                             ('monuseg_cpu', 'nuclei', 4),
+                             ('isic2017_cv_cpu', 'medical', 2)]:
+        s = load_study([osp.join(REPO_ROOT, 'configs', 'studies',
+                                 f'{name}.py')])
+        assert s['metrics'] == metrics and len(s['variants']) == n
+    assert s['folds']['num_folds'] == 5 and s['iters'] == 300
+    assert s['folds']['generate']['images'] == \
+        'data/isic2017-256x192/train/images'
