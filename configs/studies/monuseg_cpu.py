@@ -19,9 +19,11 @@ variants = {
 }
 seeds = [0, 1, 2]
 work_dir = 'work_dirs/studies/monuseg_cpu'
-# NucleiMetric: per-image Dice, IoU, AJI, PQ; the study's own tests take the
-# instances as connected components of the predicted mask (the configs'
-# NucleiMetric default: mmseg's EncoderDecoder returns no SGE edge map).
+# NucleiMetric: per-image Dice, IoU, AJI, PQ; the study's tables take the
+# instances as connected components of the predicted mask (keys nuclei/...).
+# The SGDC configs' tests also score the SGE split (keys nuclei_sge/..., in
+# each run's summary.json and per_image_nuclei_sge_metrics.csv);
+# the `sge_split` row below puts it into the report.
 metrics = 'nuclei'
 compare = [('sgdc', 'pool'), ('sgdc', 'self'), ('sgdc', 'fcn-unet')]
 description = (
