@@ -18,7 +18,8 @@ from ..study.run_config import parse_cfg_options
 from ..study.runs import (dry_run_lines, grid_summary_line, plan_runs,
                           run_grid)
 from ..study.schema import (StudyError, load_study,
-                            select_variants_and_seeds, study_work_dir)
+                            select_variants_and_seeds, study_metrics,
+                            study_work_dir)
 
 # mmengine imports pkg_resources, which warns on every config load.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
@@ -111,7 +112,6 @@ def _select_folds(study, fold_ids):
 def _report_from_csv(study, work_dir):
     """results.md of ``work_dir`` rebuilt from its results.csv (and
     results_external.csv)."""
-    from ..study.schema import study_metrics
     path = os.path.join(work_dir, 'results.csv')
     ext_path = os.path.join(work_dir, 'results_external.csv')
     if not os.path.isfile(path):
@@ -147,7 +147,7 @@ def main(argv=None):
             write_generated_splits(study.get('folds'), work_dir)
         except StudyError as exc:
             raise SystemExit(f'error: {exc}')
-        failures = run_grid(todo, args.jobs)
+        failures = run_grid(todo, args.jobs, study_metrics(study))
     external_rows = None
     if study['external'] and not args.no_external:
         external_rows = external_results(

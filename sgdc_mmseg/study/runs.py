@@ -36,13 +36,12 @@ import threading
 import time
 
 from ..evaluation.test_outputs import (KEY_METRICS, KEY_NUM_IMAGES,
-                                       KEY_PER_CLASS, MEDICAL_MDICE,
-                                       MEDICAL_MHD95, MEDICAL_MIOU,
-                                       SUMMARY_NAME, read_summary)
+                                       KEY_PER_CLASS, SUMMARY_NAME,
+                                       read_summary)
 from .run_config import (configured_iters, inherited_config_text,
                          parse_cfg_options, run_fingerprint,
                          schedule_overrides, to_plain)
-from .schema import StudyError
+from .schema import METRICS, StudyError
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN_TOOL = osp.join(REPO_ROOT, 'tools', 'train.py')
@@ -349,12 +348,14 @@ def format_duration(seconds):
 
 class _GridProgress:
     """A progress bar and a line per finished or failed run of a grid of
-    ``total`` runs with ``jobs`` at a time (thread-safe)."""
+    ``total`` runs with ``jobs`` at a time (thread-safe); a finished run's
+    line shows the first three of ``metrics`` (the study's metric set)."""
 
-    def __init__(self, total, jobs):
+    def __init__(self, total, jobs, metrics=METRICS):
         from mmengine.utils import ProgressBar
         self.bar = ProgressBar(total)
         self.total, self.jobs = total, jobs
+        self.metrics = tuple(metrics)[:3]
         self.lock = threading.Lock()
         self.durations, self.failures = [], set()
         self.start = time.time()
@@ -372,11 +373,11 @@ class _GridProgress:
             left = self.total - len(self.durations) - len(self.failures)
             eta = statistics.fmean(self.durations) * left / max(self.jobs, 1)
             m = result['metrics']
+            scores = ' '.join(f'{metric.column} '
+                              f'{m.get(metric.key, float("nan")):.2f}'
+                              for metric in self.metrics)
             print(f'\n{run.label} done in '
-                  f'{format_duration(duration)}: IoU '
-                  f'{m.get(MEDICAL_MIOU, float("nan")):.2f} Dice '
-                  f'{m.get(MEDICAL_MDICE, float("nan")):.2f} HD95 '
-                  f'{m.get(MEDICAL_MHD95, float("nan")):.2f}; '
+                  f'{format_duration(duration)}: {scores}; '
                   f'elapsed {format_duration(time.time() - self.start)}, '
                   f'about {format_duration(eta)} left', flush=True)
             self.bar.update()
@@ -390,11 +391,12 @@ def run_key(run):
     return (run.variant, run.seed, run.fold)
 
 
-def run_grid(planned, jobs=1):
+def run_grid(planned, jobs=1, metrics=METRICS):
     """Train and test the ``planned`` runs, ``jobs`` at a time; a failed
-    run is reported and the grid goes on. Returns the :func:`run_key` of
-    the runs that failed."""
-    progress = _GridProgress(len(planned), jobs)
+    run is reported and the grid goes on (each finished run's line shows
+    the first three of ``metrics``, the study's metric set). Returns the
+    :func:`run_key` of the runs that failed."""
+    progress = _GridProgress(len(planned), jobs, metrics)
 
     def work(plan):
         t0 = time.time()

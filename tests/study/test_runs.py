@@ -247,7 +247,19 @@ def test_run_grid_goes_on_past_a_failed_run(tmp_path, fake_tools, capsys):
     out = capsys.readouterr().out
     assert 'FAILED bad seed 0: training failed (exit 3)' in out
     assert 'good seed 0 done in 0m0' in out and 'IoU 71.50 Dice 80.00' in out
+    assert 'HD95 ' in out
     assert not planned[0].run.is_finished() and planned[1].run.is_finished()
+
+
+def test_run_grid_prints_the_studys_metrics(tmp_path, fake_tools, capsys):
+    """A vessel or nuclei study's progress lines show its own scores."""
+    from sgdc_mmseg.study.schema import METRIC_SETS
+    study = dict(name='demo', variants=dict(good=fake_tools), seeds=[0])
+    planned = plan_runs(study, str(tmp_path / 'work'))
+    assert run_grid(planned, metrics=METRIC_SETS['nuclei'].metrics) == set()
+    out = capsys.readouterr().out
+    assert 'done in' in out and 'Dice ' in out and 'AJI ' in out
+    assert 'HD95' not in out
 
 
 def test_run_grid_in_parallel(tmp_path, fake_tools, capsys):
