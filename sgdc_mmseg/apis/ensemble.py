@@ -39,19 +39,14 @@ load_checkpoints` through :func:`sgdc_mmseg.engine.weights.load_weights`
 """
 import copy
 
-import torch
 import torch.nn as nn
 from mmengine.model import BaseTTAModel
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 
-from ..evaluation.functional.postprocess import apply_postprocessing
-from .probabilities import probabilities_from_sample
+from .probabilities import probabilities_from_sample, set_prediction
 
 #: Directions of the flip views (``flip=True``), after the original view.
 FLIP_DIRECTIONS = ('horizontal', 'vertical')
-#: Floor of the probabilities before ``log`` (float32's smallest normal).
-_TINY = torch.finfo(torch.float32).tiny
 
 
 def flip_views(data, directions=FLIP_DIRECTIONS):
@@ -181,26 +176,10 @@ class EnsembleSegmentor(BaseTTAModel):
                 first = samples
         return first, [t / count for t in total]
 
-    def label_map(self, probs):
-        """The label map (``1 x H x W`` int64) of mean probabilities,
-        post-processed."""
-        if self.threshold is not None:
-            label = (probs[1] > self.threshold).long()
-        else:
-            label = probs.argmax(dim=0)
-        if self.postprocess is not None:
-            label = torch.from_numpy(apply_postprocessing(
-                label.cpu().numpy(), self.postprocess)).to(probs.device)
-        return label[None]
-
     def test_step(self, data):
         samples, mean = self.mean_probabilities(data)
         for sample, probs in zip(samples, mean):
-            logits = probs[1:2] if self.threshold is not None else \
-                probs.clamp_min(_TINY).log()
-            sample.set_data(dict(seg_logits=PixelData(data=logits),
-                                 pred_sem_seg=PixelData(
-                                     data=self.label_map(probs))))
+            set_prediction(sample, probs, self.threshold, self.postprocess)
         return samples
 
     def merge_preds(self, data_samples_list):  # pragma: no cover

@@ -27,6 +27,7 @@ import os.path as osp
 import zipfile
 
 import numpy as np
+from mmengine.hooks import Hook
 
 from ..evaluation.test_outputs import PROBS_DIR_NAME, PROBS_KEY
 from .outputs import atomic_write
@@ -177,6 +178,31 @@ def label_from_probs(probs, threshold=None):
     return probs.argmax(axis=0).astype(np.int64)
 
 
+def set_prediction(sample, probs, threshold=None, postprocess=None):
+    """Put the prediction of ``probs`` (``(C, H, W)`` probabilities, torch
+    or numpy) into a ``SegDataSample`` as a segmentor would:
+    ``pred_sem_seg`` the label map (:func:`label_from_probs`,
+    post-processed by the spec ``postprocess``), ``seg_logits`` what
+    mmseg's conventions read back as ``probs``: ``log p`` for a softmax
+    model, the foreground ``p`` for a thresholded single-logit model.
+    Returns ``sample``."""
+    import torch
+    from mmengine.structures import PixelData
+
+    from ..evaluation.functional.postprocess import apply_postprocessing
+    p = torch.as_tensor(probs).float()
+    label = torch.from_numpy(label_from_probs(p.cpu().numpy(), threshold))
+    if postprocess is not None:
+        label = torch.from_numpy(
+            apply_postprocessing(label.numpy(), postprocess))
+    logits = p[1:2] if threshold is not None else \
+        p.clamp_min(torch.finfo(torch.float32).tiny).log()
+    sample.set_data(dict(seg_logits=PixelData(data=logits),
+                         pred_sem_seg=PixelData(
+                             data=label.to(p.device)[None])))
+    return sample
+
+
 def decode_threshold(cfg):
     """The threshold of a single-logit model (``out_channels=1`` in the
     decode head, the last one of a cascade): its ``threshold`` or mmseg's
@@ -193,12 +219,7 @@ def decode_threshold(cfg):
     return MMSEG_DEFAULT_THRESHOLD if threshold is None else float(threshold)
 
 
-def _hook_base():
-    from mmengine.hooks import Hook
-    return Hook
-
-
-class SaveProbabilitiesHook(_hook_base()):
+class SaveProbabilitiesHook(Hook):
     """Write :func:`probabilities_from_sample` of every test prediction to
     ``<out_dir>/probs/<image stem>.npz`` (``after_test_iter``; each rank
     writes its own images). ``tools/test.py --save-probs`` registers it
@@ -224,5 +245,5 @@ __all__ = [
     'MMSEG_DEFAULT_THRESHOLD', 'SaveProbabilitiesHook', 'decode_threshold',
     'label_from_probs', 'load_probs', 'probabilities_from_logits',
     'probabilities_from_sample', 'probs_array', 'probs_bytes',
-    'probs_rel_path', 'save_probs', 'sum_tolerance'
+    'probs_rel_path', 'save_probs', 'set_prediction', 'sum_tolerance'
 ]

@@ -401,26 +401,10 @@ def _build_test_set(cfg):
 
 def score_sample(sample, probs, threshold=None, postprocess=None):
     """Put the prediction of ``probs`` (``(C, H, W)`` probabilities) into a
-    ``SegDataSample`` as a test would: ``pred_sem_seg`` the label map
-    (:func:`~sgdc_mmseg.apis.probabilities.label_from_probs`,
-    post-processed), ``seg_logits`` ``log p`` (``p`` of the foreground for
-    a thresholded single-logit model)."""
-    import numpy as np
-    import torch
-    from mmengine.structures import PixelData
-
-    from ..apis.probabilities import label_from_probs
-    from ..evaluation.functional.postprocess import apply_postprocessing
-    label = label_from_probs(probs, threshold)
-    if postprocess is not None:
-        label = apply_postprocessing(label, postprocess)
-    p = torch.from_numpy(np.asarray(probs, dtype=np.float32))
-    logits = p[1:2] if threshold is not None else \
-        p.clamp_min(torch.finfo(torch.float32).tiny).log()
-    sample.set_data(dict(seg_logits=PixelData(data=logits),
-                         pred_sem_seg=PixelData(
-                             data=torch.from_numpy(label)[None])))
-    return sample
+    ``SegDataSample`` as a test would
+    (:func:`~sgdc_mmseg.apis.probabilities.set_prediction`)."""
+    from ..apis.probabilities import set_prediction
+    return set_prediction(sample, probs, threshold, postprocess)
 
 
 def run_score_probs(options, log=print):

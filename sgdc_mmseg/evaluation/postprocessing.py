@@ -48,7 +48,8 @@ import numpy as np
 from .functional.overlap import iou_dice
 from .functional.postprocess import (BACKGROUND, OP_KEEP_LARGEST,
                                      OP_REMOVE_SMALL, OPERATIONS,
-                                     connected_components)
+                                     check_min_size, connected_components,
+                                     kept_components)
 
 #: The ``format`` and ``version`` of a post-processing file.
 FORMAT = 'sgdc_mmseg postprocessing'
@@ -87,12 +88,12 @@ def _check_candidates(candidates):
             raise ValueError(f'a candidate must be a dict with "operation" '
                              f'in {OPERATIONS}, got {cand!r}')
         if cand['operation'] == OP_REMOVE_SMALL:
-            size = cand.get('min_size', None)
-            if isinstance(size, bool) or not isinstance(
-                    size, (int, np.integer)) or size < 1:
+            try:
+                size = check_min_size(cand.get('min_size', None))
+            except ValueError:
                 raise ValueError(f'candidate {cand!r}: min_size must be an '
-                                 'int >= 1')
-            out.append(dict(operation=OP_REMOVE_SMALL, min_size=int(size)))
+                                 'int >= 1') from None
+            out.append(dict(operation=OP_REMOVE_SMALL, min_size=size))
         else:
             out.append(dict(operation=OP_KEEP_LARGEST))
     if not out:
@@ -103,14 +104,6 @@ def _check_candidates(candidates):
 def _score(pred, gt, valid, metric):
     iou, dice = iou_dice(pred, gt, valid=valid)
     return dice if metric == 'dice' else iou
-
-
-def _kept(labels, sizes, candidate):
-    if candidate['operation'] == OP_KEEP_LARGEST:
-        if sizes.sum() == 0:
-            return np.zeros(labels.shape, dtype=bool)
-        return labels == int(np.argmax(sizes))
-    return (sizes >= candidate['min_size'])[labels] & (labels > 0)
 
 
 def choose_postprocessing(cases, num_classes, candidates=None,
@@ -173,7 +166,7 @@ def choose_postprocessing(cases, num_classes, candidates=None,
             scores = [_score(mask, target, valid, metric)]
             labels, sizes = connected_components(mask, connectivity)
             for cand in candidates:
-                scores.append(_score(_kept(labels, sizes, cand), target,
+                scores.append(_score(kept_components(labels, sizes, cand), target,
                                      valid, metric))
             sums[c] += scores
             counts[c] += 1

@@ -23,6 +23,8 @@ from typing import Tuple
 
 import numpy as np
 
+from .instances import label_components
+
 #: Operation names of a spec's ``per_class`` entries.
 OP_KEEP_LARGEST = 'keep_largest_component'
 OP_REMOVE_SMALL = 'remove_small_components'
@@ -34,41 +36,57 @@ BACKGROUND = 0
 def connected_components(mask: np.ndarray,
                          connectivity: int = 2) -> Tuple[np.ndarray,
                                                          np.ndarray]:
-    """``(labels, sizes)``: component ids ``1..K`` (0 = outside) and the
+    """``(labels, sizes)``: component ids ``1..K`` (0 = outside; from
+    :func:`~sgdc_mmseg.evaluation.functional.label_components`) and the
     pixel count of each id (``sizes[0]`` is 0)."""
-    from scipy import ndimage
-    mask = np.asarray(mask)
-    if mask.ndim != 2:
-        raise ValueError(f'post-processing needs a 2-D mask, got shape '
-                         f'{mask.shape}')
-    if connectivity not in (1, 2):
-        raise ValueError(f'connectivity must be 1 or 2, got {connectivity!r}')
-    structure = ndimage.generate_binary_structure(2, connectivity)
-    labels, count = ndimage.label(mask != 0, structure=structure)
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    labels = label_components(mask, connectivity)
+    sizes = np.bincount(labels.ravel(), minlength=int(labels.max()) + 1)
     sizes[0] = 0
     return labels, sizes
+
+
+def check_min_size(min_size) -> int:
+    """``min_size`` as an int, or ``ValueError`` unless it is an int >= 1."""
+    if isinstance(min_size, bool) or not isinstance(
+            min_size, (int, np.integer)) or min_size < 1:
+        raise ValueError(f'min_size must be an int >= 1, got {min_size!r}')
+    return int(min_size)
+
+
+def kept_components(labels: np.ndarray, sizes: np.ndarray,
+                    operation: dict) -> np.ndarray:
+    """The pixels ``operation`` keeps (boolean), given the components of a
+    mask (:func:`connected_components`), so several operations can share
+    one labelling: ``{'operation': 'keep_largest_component'}`` or
+    ``{'operation': 'remove_small_components', 'min_size': N}``."""
+    name = operation.get('operation', None)
+    if name == OP_KEEP_LARGEST:
+        if sizes.sum() == 0:
+            return np.zeros(labels.shape, dtype=bool)
+        return labels == int(np.argmax(sizes))
+    if name == OP_REMOVE_SMALL:
+        min_size = check_min_size(operation.get('min_size'))
+        return (sizes >= min_size)[labels] & (labels > 0)
+    raise ValueError(f'unknown post-processing operation {name!r}; expected '
+                     f'one of {", ".join(OPERATIONS)}')
 
 
 def keep_largest_component(mask: np.ndarray,
                            connectivity: int = 2) -> np.ndarray:
     """The largest connected component of ``mask`` (nonzero = foreground)
     as a boolean mask; an empty mask stays empty."""
-    labels, sizes = connected_components(mask, connectivity)
-    if sizes.sum() == 0:
-        return np.zeros(labels.shape, dtype=bool)
-    return labels == int(np.argmax(sizes))
+    return apply_operation(mask, dict(operation=OP_KEEP_LARGEST),
+                           connectivity)
 
 
 def remove_small_components(mask: np.ndarray, min_size: int,
                             connectivity: int = 2) -> np.ndarray:
     """``mask`` (nonzero = foreground) without the connected components of
     fewer than ``min_size`` pixels, as a boolean mask."""
-    if isinstance(min_size, bool) or not isinstance(
-            min_size, (int, np.integer)) or min_size < 1:
-        raise ValueError(f'min_size must be an int >= 1, got {min_size!r}')
-    labels, sizes = connected_components(mask, connectivity)
-    return (sizes >= int(min_size))[labels] & (labels > 0)
+    check_min_size(min_size)
+    return apply_operation(
+        mask, dict(operation=OP_REMOVE_SMALL, min_size=min_size),
+        connectivity)
 
 
 def apply_operation(mask: np.ndarray, operation: dict,
@@ -76,14 +94,12 @@ def apply_operation(mask: np.ndarray, operation: dict,
     """The pixels of ``mask`` that ``operation`` keeps (boolean):
     ``{'operation': 'keep_largest_component'}`` or ``{'operation':
     'remove_small_components', 'min_size': N}``."""
-    name = operation.get('operation', None)
-    if name == OP_KEEP_LARGEST:
-        return keep_largest_component(mask, connectivity)
-    if name == OP_REMOVE_SMALL:
-        return remove_small_components(mask, operation.get('min_size'),
-                                       connectivity)
-    raise ValueError(f'unknown post-processing operation {name!r}; expected '
-                     f'one of {", ".join(OPERATIONS)}')
+    if operation.get('operation', None) not in OPERATIONS:
+        raise ValueError(f'unknown post-processing operation '
+                         f'{operation.get("operation", None)!r}; expected '
+                         f'one of {", ".join(OPERATIONS)}')
+    return kept_components(*connected_components(mask, connectivity),
+                           operation)
 
 
 def apply_postprocessing(label_map: np.ndarray, spec) -> np.ndarray:
@@ -120,7 +136,7 @@ def apply_postprocessing(label_map: np.ndarray, spec) -> np.ndarray:
 
 __all__ = [
     'BACKGROUND', 'OPERATIONS', 'OP_KEEP_LARGEST', 'OP_REMOVE_SMALL',
-    'apply_operation', 'apply_postprocessing', 'connected_components',
-    'keep_largest_component',
+    'apply_operation', 'apply_postprocessing', 'check_min_size',
+    'connected_components', 'keep_largest_component', 'kept_components',
     'remove_small_components'
 ]
