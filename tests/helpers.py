@@ -250,3 +250,24 @@ def file_tree(folder):
             with open(path, 'rb') as f:
                 out[osp.relpath(path, folder)] = f.read()
     return out
+
+
+def pixel_field(array, dtype=None):
+    """A data-sample pixel field as mmengine's evaluator hands it to a
+    metric: ``{'data': tensor}`` with a leading channel axis (``dtype``
+    default int64)."""
+    import torch
+    array = torch.as_tensor(np.asarray(array)).to(dtype or torch.int64)
+    return dict(data=array if array.ndim == 3 else array[None])
+
+
+def metric_sample(pred, gt, name, **fields):
+    """A predicted sample dict for a metric's ``process``: ``pred_sem_seg``,
+    ``gt_sem_seg``, ``img_path`` ``/data/images/<name>.png`` and every
+    ``key=(array, dtype)`` of ``fields`` that is not None."""
+    sample = dict(img_path=f'/data/images/{name}.png',
+                  pred_sem_seg=pixel_field(pred), gt_sem_seg=pixel_field(gt))
+    for key, value in fields.items():
+        if value is not None:
+            sample[key] = pixel_field(*value)
+    return sample

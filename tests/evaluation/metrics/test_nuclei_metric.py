@@ -13,24 +13,21 @@ from mmseg.registry import METRICS
 from mmseg.structures import SegDataSample
 
 import sgdc_mmseg  # noqa: F401
+from helpers import metric_sample, pixel_field
 from sgdc_mmseg.evaluation import NucleiMetric
 
 META = dict(classes=('background', 'nucleus'))
 
 
-def pix(array, dtype=torch.int64):
-    array = torch.as_tensor(np.asarray(array)).to(dtype)
-    return dict(data=array if array.ndim == 3 else array[None])
+pix = pixel_field
 
 
 def sample(pred, gt, name, instances=None, edge_logits=None):
-    s = dict(img_path=f'/data/images/{name}.png', pred_sem_seg=pix(pred),
-             gt_sem_seg=pix(gt))
-    if instances is not None:
-        s['instances'] = pix(instances, torch.int32)
-    if edge_logits is not None:
-        s['edge_logits'] = pix(edge_logits, torch.float32)
-    return s
+    return metric_sample(
+        pred, gt, name,
+        instances=None if instances is None else (instances, torch.int32),
+        edge_logits=None if edge_logits is None else (edge_logits,
+                                                      torch.float32))
 
 
 def run(metric, samples):

@@ -13,6 +13,7 @@ from mmseg.registry import METRICS
 from mmseg.structures import SegDataSample
 
 import sgdc_mmseg  # noqa: F401
+from helpers import metric_sample, pixel_field
 from sgdc_mmseg.evaluation import VesselMetric
 from sgdc_mmseg.evaluation.functional import roc_auc, vessel_scores
 from sgdc_mmseg.evaluation.metrics.vessel_metric import vessel_probability
@@ -20,19 +21,13 @@ from sgdc_mmseg.evaluation.metrics.vessel_metric import vessel_probability
 META = dict(classes=('background', 'vessel'))
 
 
-def pix(array, dtype=torch.int64):
-    array = torch.as_tensor(np.asarray(array)).to(dtype)
-    return dict(data=array if array.ndim == 3 else array[None])
+pix = pixel_field
 
 
 def sample(pred, gt, name, fov=None, logits=None):
-    s = dict(img_path=f'/data/images/{name}.png', pred_sem_seg=pix(pred),
-             gt_sem_seg=pix(gt))
-    if fov is not None:
-        s['fov'] = pix(fov, torch.uint8)
-    if logits is not None:
-        s['seg_logits'] = pix(logits, torch.float32)
-    return s
+    return metric_sample(
+        pred, gt, name, fov=None if fov is None else (fov, torch.uint8),
+        seg_logits=None if logits is None else (logits, torch.float32))
 
 
 def logits_from(prob):
