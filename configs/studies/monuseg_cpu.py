@@ -33,18 +33,13 @@ description = (
     'random 128x128 crops, AdamW, slide inference; metrics on the original '
     '1000x1000 masks; AJI/PQ with instances = connected components, and '
     '(row `sge_split`) with touching nuclei split by the SGE edge map.')
-# AJI/PQ with the SGE-based instance separation: every finished seed of the
-# variants that have an SGE, re-tested on the same held-out tiles with the
-# segmentor that also returns the SGE edge map (StructureEncoderDecoder) and
-# NucleiMetric(pred_instances='sge') (split_instances: seeds = foreground
-# with boundary probability below 0.5, then a watershed). fcn-unet has no
-# SGE and is not in this row.
+# AJI/PQ with the SGE-based instance separation: the SGDC configs' test
+# (StructureEncoderDecoder + NucleiMetric(pred_instances='sge',
+# prefix='nuclei_sge')) already scores every finished seed of the variants
+# that have an SGE that way (split_instances: seeds = foreground with
+# boundary probability below 0.5, then a watershed); this row reads those
+# nuclei_sge/... keys from each run's own test, nothing is re-tested.
+# fcn-unet has no SGE and is not in this row.
 external = dict(
-    sge_split=dict(
-        overrides=dict(
-            model=dict(type='StructureEncoderDecoder'),
-            test_evaluator=[
-                dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice']),
-                dict(type='NucleiMetric', pred_instances='sge'),
-            ]),
-        variants=['sgdc', 'pool', 'self']))
+    sge_split=dict(metric_prefix='nuclei_sge',
+                   variants=['sgdc', 'pool', 'self']))

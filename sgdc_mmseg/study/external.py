@@ -8,7 +8,12 @@ entry gives one), the last checkpoint and the run's ``--cfg-options``. An
 entry may give ``overrides`` (config keys -> values set on top of the run's
 config, e.g. another segmentor type or test evaluator) with or without a
 ``dataset``: ``dict(overrides=dict(...))`` re-tests the study's own test
-set another way. In a study with folds only fold-less runs are tested.
+set another way. An entry ``dict(metric_prefix='nuclei_sge')`` runs no
+test at all: it reads the run's own test (``run_dir/test/summary.json``)
+with the study metrics' key prefix (``nuclei/...``) replaced, for test
+configs that already score a second way under another prefix (the MoNuSeg
+SGDC configs' ``nuclei_sge/...``). In a study with folds only fold-less
+runs are tested.
 Each test goes to ``WORK_DIR/external/<name>/<variant>_seed<k>/`` (its
 ``config.py``, ``test.log`` and ``tools/test.py --out`` files); an existing
 ``summary.json`` there is reused.
@@ -69,15 +74,44 @@ def best_seed_row(rows, column='IoU'):
                                     r.get(column) or 0))
 
 
+def prefixed_key(key, prefix):
+    """``key`` with its prefix (the part before the first ``/``) replaced by
+    ``prefix`` (``nuclei/mAJI`` -> ``nuclei_sge/mAJI``); ``prefix=None``
+    keeps it; a key without prefix gets one."""
+    if prefix is None:
+        return key
+    return prefix + '/' + key.split('/', 1)[-1]
+
+
 def external_row(ext_name, variant, row, best, summary, out_dir,
-                 metrics=METRICS):
-    """The row of one external test (``row``: the run's study row)."""
+                 metrics=METRICS, metric_prefix=None):
+    """The row of one external test (``row``: the run's study row); metric
+    keys read with :func:`prefixed_key`."""
     ext_row = dict(external=ext_name, variant=variant, seed=row['seed'],
                    best_on_study_test=row is best,
                    num_images=summary.get(KEY_NUM_IMAGES), out_dir=out_dir)
     for metric in metrics:
-        ext_row[metric.column] = summary.get(KEY_METRICS, {}).get(metric.key)
+        ext_row[metric.column] = summary.get(KEY_METRICS, {}).get(
+            prefixed_key(metric.key, metric_prefix))
     return ext_row
+
+
+def own_test_dir(study, work_dir, ext_name, variant, seed, prefix,
+                 metrics):
+    """The test dir of the finished run (variant, seed) for a
+    ``metric_prefix`` entry; a ValueError naming its summary.json when that
+    test did not score ``metrics`` under ``prefix``."""
+    run = Run(work_dir, variant, study['variants'][variant], seed)
+    test_dir = osp.join(run.run_dir, 'test')
+    path = osp.join(test_dir, SUMMARY_NAME)
+    scored = read_summary(path).get(KEY_METRICS, {})
+    missing = [prefixed_key(m.key, prefix) for m in metrics
+               if prefixed_key(m.key, prefix) not in scored]
+    if missing:
+        raise ValueError(f'external set {ext_name!r}: {path} has no '
+                         f'{missing} (does the test config of {variant!r} '
+                         f'score them?)')
+    return test_dir
 
 
 def external_results(study, work_dir, rows, run_missing=True, log=print):
@@ -94,19 +128,25 @@ def external_results(study, work_dir, rows, run_missing=True, log=print):
             if not vrows:
                 continue
             best = best_seed_row(vrows, metrics[0].column)
+            prefix = ext.get('metric_prefix')
             for row in vrows:
-                out_dir = osp.join(work_dir, 'external', ext_name,
-                                   f'{variant}_seed{row["seed"]}')
-                summary_path = osp.join(out_dir, SUMMARY_NAME)
-                if not osp.isfile(summary_path):
-                    if not run_missing:
-                        continue
-                    log(f'  external {ext_name}: {variant} seed '
-                        f'{row["seed"]}')
-                    run_external_test(study, work_dir, variant, row['seed'],
-                                      ext.get('dataset'), out_dir,
-                                      ext.get('overrides'))
+                if prefix is not None:
+                    out_dir = own_test_dir(study, work_dir, ext_name,
+                                           variant, row['seed'], prefix,
+                                           metrics)
+                else:
+                    out_dir = osp.join(work_dir, 'external', ext_name,
+                                       f'{variant}_seed{row["seed"]}')
+                    if not osp.isfile(osp.join(out_dir, SUMMARY_NAME)):
+                        if not run_missing:
+                            continue
+                        log(f'  external {ext_name}: {variant} seed '
+                            f'{row["seed"]}')
+                        run_external_test(study, work_dir, variant,
+                                          row['seed'], ext.get('dataset'),
+                                          out_dir, ext.get('overrides'))
                 out_rows.append(external_row(
-                    ext_name, variant, row, best, read_summary(summary_path),
-                    out_dir, metrics))
+                    ext_name, variant, row, best,
+                    read_summary(osp.join(out_dir, SUMMARY_NAME)), out_dir,
+                    metrics, prefix))
     return out_rows

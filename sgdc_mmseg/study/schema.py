@@ -245,9 +245,14 @@ def check_study(study):
             raise StudyError(f'compare entry {pair!r} must name two of the '
                              f'variants {list(study["variants"])}')
     for ext_name, ext in study['external'].items():
-        if 'dataset' not in ext and 'overrides' not in ext:
+        if 'metric_prefix' in ext:
+            if 'dataset' in ext or 'overrides' in ext:
+                raise StudyError(f'external set {ext_name!r}: '
+                                 '`metric_prefix` reads the runs\' own test '
+                                 'and takes no `dataset` or `overrides`')
+        elif 'dataset' not in ext and 'overrides' not in ext:
             raise StudyError(f'external set {ext_name!r} needs a `dataset` '
-                             'and/or `overrides`')
+                             'and/or `overrides`, or a `metric_prefix`')
         for v in ext.get('variants', list(study['variants'])):
             if v not in study['variants']:
                 raise StudyError(f'external set {ext_name!r} names unknown '

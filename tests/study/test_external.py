@@ -10,7 +10,8 @@ from mmengine.config import Config
 
 from sgdc_mmseg.study import runs
 from sgdc_mmseg.study.external import (best_seed_row, external_results,
-                                       external_test_config_text)
+                                       external_test_config_text,
+                                       prefixed_key)
 from sgdc_mmseg.study.runs import Run
 
 from helpers import REPO_ROOT
@@ -32,6 +33,7 @@ json.dump(dict(num_images=4, metrics={'medical/mIoU': 60.0, 'mIoU': 70.0}),
 
 
 def _write(path, text):
+    os.makedirs(osp.dirname(str(path)), exist_ok=True)
     with open(path, 'w') as f:
         f.write(text)
     return str(path)
@@ -140,3 +142,37 @@ def test_external_overrides_without_a_dataset(tmp_path):
     assert cfg.test_evaluator == [dict(type='NucleiMetric',
                                        pred_instances='sge')]
     assert cfg.test_dataloader == base.test_dataloader
+
+
+def test_metric_prefix_reads_the_runs_own_test(study_with_runs):
+    """``metric_prefix`` rows come from the run's own test summary with the
+    metric keys' prefix replaced; nothing is re-tested."""
+    _, work, rows = study_with_runs
+    base = osp.join(work, '..', 'base.py')
+    study = dict(variants=dict(a=base, b=base), metrics='nuclei',
+                 external=dict(sge=dict(metric_prefix='nuclei_sge',
+                                        variants=['a'])))
+    test0 = osp.join(work, 'runs', 'a', 'seed0', 'test')
+    keys = ('mDice', 'mIoU', 'mAJI', 'mPQ')
+    _write(osp.join(test0, 'summary.json'), json.dumps(dict(
+        num_images=6, metrics={
+            **{f'nuclei/{k}': 1.0 for k in keys},
+            **{f'nuclei_sge/{k}': v for k, v in zip(keys, (80, 70, 55, 50))}
+        })))
+    # seed 1's test scored no SGE keys: the error names its summary
+    _write(osp.join(work, 'runs', 'a', 'seed1', 'test', 'summary.json'),
+           json.dumps(dict(num_images=6, metrics={'nuclei/mAJI': 1.0})))
+    with pytest.raises(ValueError, match=r"external set 'sge': .*a/seed1/"
+                       r"test/summary.json has no \['nuclei_sge/mDice'"):
+        external_results(study, work, rows, log=pytest.fail)
+    rows = [r for r in rows if r['seed'] == 0]
+    assert external_results(study, work, rows, log=pytest.fail) == [dict(
+        external='sge', variant='a', seed=0, best_on_study_test=True,
+        num_images=6, out_dir=test0, Dice=80, IoU=70, AJI=55, PQ=50)]
+    assert not osp.exists(osp.join(work, 'external'))
+
+
+def test_prefixed_key():
+    assert prefixed_key('nuclei/mAJI', 'nuclei_sge') == 'nuclei_sge/mAJI'
+    assert prefixed_key('mIoU', 'x') == 'x/mIoU'
+    assert prefixed_key('nuclei/mAJI', None) == 'nuclei/mAJI'

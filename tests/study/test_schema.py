@@ -74,6 +74,9 @@ def test_study_file_paths_are_relative_to_it(tmp_path):
      "variants=['b']))\n", "external set 'x' names unknown variant 'b'"),
     ("variants = dict(a='a.py')\nexternal = dict(x=dict())\n",
      "external set 'x' needs a `dataset`"),
+    ("variants = dict(a='a.py')\nexternal = dict(x=dict(metric_prefix='p', "
+     "overrides=dict()))\n", "external set 'x': `metric_prefix` reads the "
+     "runs' own test and takes no `dataset` or `overrides`"),
 ])
 def test_study_file_errors(tmp_path, text, match):
     _write(tmp_path / 'a.py', "x = 1\n")
@@ -161,7 +164,7 @@ def test_metric_set_iters_and_folds_of_a_study_file(tmp_path):
             ("iters = 0\n", 's.py: iters must be an integer >= 1'),
             ("folds = dict(num_folds=2)\n", 's.py: folds needs'),
             ("external = dict(x=dict(variants=['a']))\n",
-             'needs a `dataset` and/or `overrides`')]:
+             'needs a `dataset` and/or `overrides`, or a `metric_prefix`')]:
         _write(tmp_path / 's.py', "variants = dict(a='a.py')\n" + text)
         with pytest.raises(StudyError, match=match):
             load_study([path])
