@@ -4,7 +4,8 @@
 * ``torch.ops.sgdc_mmseg.sgdc_aggregate(x, kernel_logits, kernel_size,
   num_heads, backend) -> (out, saved)``: ``out`` is the aggregation and
   ``saved`` (not differentiable) what the backend's backward needs besides
-  the inputs (:func:`saved_spec`: for ``'shift'`` the softmaxed kernels,
+  the inputs (:func:`saved_spec`: for ``'shift'`` and ``'cpp'`` the
+  softmaxed kernels,
   shape and dtype of ``kernel_logits``; for ``'triton'`` the per-pixel
   log-sum-exp of each head's logits, ``[B, heads, H, W]`` in the
   accumulation dtype). ``backend`` is one of :data:`OP_BACKENDS`; ``x`` and

@@ -25,7 +25,8 @@ def reference_decomposition(x, kernel_logits, kernel_size, num_heads,
                             backend):
     """``sgdc_mmseg::sgdc_aggregate`` in plain ATen ops: the reference
     output and the operator's second output for ``backend`` (softmaxed
-    kernels for ``'shift'``, per-head log-sum-exp for ``'triton'``; a graph
+    kernels for ``'shift'`` and ``'cpp'``, per-head log-sum-exp for
+    ``'triton'``; a graph
     that does not use it drops it)."""
     b, _, h, w = x.shape
     out = sgdc_aggregate_reference(x, kernel_logits, kernel_size, num_heads)

@@ -15,18 +15,21 @@ calls it. Backends (:mod:`sgdc_mmseg.ops.backends`, one module each):
   (``O(C*k*k*H*W)`` memory; for checking and export).
 * ``'shift'``: shift and accumulate with its own backward
   (``O(C*H*W + heads*k*k*H*W)``); any device.
+* ``'cpp'``: a fused C++ kernel for CPU tensors (float32, float64), built
+  by PyTorch on first use and cached (needs a C++ compiler and ninja).
 * ``'triton'``: fused Triton kernels for CUDA tensors (under
   ``TRITON_INTERPRET=1`` also CPU tensors, for testing only).
 
-``'shift'`` and ``'triton'`` run behind the ``torch.library`` operator
+``'shift'``, ``'cpp'`` and ``'triton'`` run behind the ``torch.library`` operator
 ``torch.ops.sgdc_mmseg.sgdc_aggregate`` (:mod:`sgdc_mmseg.ops.aggregate_op`).
 
 ``backend='auto'`` (:func:`select_backend`) is ``'triton'`` for CUDA tensors
-when the Triton backend can run on them and ``'shift'`` otherwise; the
+when the Triton backend can run on them, ``'cpp'`` for CPU tensors when
+the C++ kernel builds and takes their dtype, and ``'shift'`` otherwise; the
 environment variable ``SGDC_AGGREGATE_BACKEND`` overrides it for every call.
 It is resolved in Python before the operator is called, so a compiled or
-exported graph holds the backend chosen when it was traced (``'shift'`` for
-CPU tensors).
+exported graph holds the backend chosen when it was traced (``'cpp'`` or
+``'shift'`` for CPU tensors).
 """
 import os
 
@@ -49,7 +52,8 @@ def select_backend(x):
     """The backend ``'auto'`` picks for (promoted) ``x``: the one named by
     the environment variable ``SGDC_AGGREGATE_BACKEND`` when it is set, else
     ``'triton'`` for a CUDA tensor when the Triton backend can run on it
-    and ``'shift'`` otherwise."""
+    ``'cpp'`` for a CPU tensor when the C++ kernel can run on it (built,
+    float32 or float64) and ``'shift'`` otherwise."""
     forced = os.environ.get(BACKEND_ENV, '').strip()
     if forced:
         if forced not in BACKENDS:
@@ -58,6 +62,9 @@ def select_backend(x):
         return forced
     if x.is_cuda and get_backend('triton').can_run(x.device, x.dtype):
         return 'triton'
+    if x.device.type == 'cpu' and get_backend('cpp').can_run(x.device,
+                                                             x.dtype):
+        return 'cpp'
     return 'shift'
 
 
@@ -75,7 +82,7 @@ def sgdc_aggregate(x, kernel_logits, kernel_size, num_heads, backend='auto'):
         num_heads (int): heads; head ``h`` owns channels
             ``[h*C/heads, (h+1)*C/heads)``.
         backend (str): ``'auto'`` (:func:`select_backend`) or one of
-            :data:`BACKENDS`. ``'shift'`` and ``'triton'`` run the
+            :data:`BACKENDS`. ``'shift'``, ``'cpp'`` and ``'triton'`` run the
             ``sgdc_mmseg::sgdc_aggregate`` operator, ``'reference'`` the
             plain-PyTorch unfold form.
 

@@ -6,6 +6,7 @@ import torch
 from torch.export import Dim
 
 from sgdc_mmseg.ops import export as sgdc_export
+from sgdc_mmseg.ops.backends import can_run
 
 AGGREGATE = torch.ops.sgdc_mmseg.sgdc_aggregate.default
 
@@ -71,17 +72,21 @@ def test_decompose_to_reference_removes_the_operator():
                                    block(*inputs))
 
 
-@pytest.mark.parametrize('backend', ['shift', 'triton'])
+@pytest.mark.parametrize('backend', ['shift', 'cpp', 'triton'])
 def test_reference_decomposition_matches_operator_outputs(backend):
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(2, 4, 5, 6, generator=gen)
     logits = torch.randn(2, 18, 5, 6, generator=gen)
     out, saved = sgdc_export.reference_decomposition(x, logits, 3, 2,
                                                      backend)
-    fake_shapes = {'shift': (2, 18, 5, 6), 'triton': (2, 2, 5, 6)}
+    fake_shapes = {'shift': (2, 18, 5, 6), 'cpp': (2, 18, 5, 6),
+                   'triton': (2, 2, 5, 6)}
     assert saved.shape == fake_shapes[backend]
-    if backend == 'shift':
-        ref_out, ref_saved = AGGREGATE(x, logits, 3, 2, 'shift')
+    if backend in ('shift', 'cpp'):
+        if not can_run(backend, 'cpu', torch.float32):
+            pytest.skip(f'{backend}: ' + can_run(backend, 'cpu',
+                                                 torch.float32).reason)
+        ref_out, ref_saved = AGGREGATE(x, logits, 3, 2, backend)
         torch.testing.assert_close(saved, ref_saved)
     else:
         ref_out = AGGREGATE(x, logits, 3, 2, 'shift')[0]

@@ -7,21 +7,23 @@ with the reason when it cannot run). Besides:
 
 * :mod:`.reference`: ``sgdc_aggregate_reference``, the plain-PyTorch unfold
   form (no operator).
-* :mod:`.shift` and :mod:`.triton`, the operator backends (run inside
+* :mod:`.shift`, :mod:`.cpp` and :mod:`.triton`, the operator backends (run inside
   ``torch.ops.sgdc_mmseg.sgdc_aggregate``): ``CONTIGUOUS_INPUTS``,
   ``saved_spec``, ``forward`` and ``backward``.
 
-The reference and shift modules are imported with this package, the Triton
-module on first use (:func:`get_backend`), so that the ``triton`` package
-is imported only when the Triton backend is asked about. No backend
+The reference, shift and cpp modules are imported with this package (the
+cpp module builds its C++ extension only when first asked whether it can
+run), the Triton module on first use (:func:`get_backend`), so that the
+``triton`` package is imported only when the Triton backend is asked
+about. No backend
 imports the dispatcher or the operator.
 """
-from . import reference, shift
+from . import cpp, reference, shift
 
 #: Names of the backends, in the order of the documentation.
-BACKEND_NAMES = ('reference', 'shift', 'triton')
+BACKEND_NAMES = ('reference', 'shift', 'cpp', 'triton')
 #: Backends that run behind the ``sgdc_mmseg::sgdc_aggregate`` operator.
-OP_BACKEND_NAMES = ('shift', 'triton')
+OP_BACKEND_NAMES = ('shift', 'cpp', 'triton')
 
 
 def get_backend(name):
@@ -30,6 +32,8 @@ def get_backend(name):
         return reference
     if name == 'shift':
         return shift
+    if name == 'cpp':
+        return cpp
     if name == 'triton':
         # imports the triton package, when installed (an import statement,
         # not a cache: torch.compile traces this function)

@@ -132,7 +132,7 @@ def test_drop_path_only_in_training():
     assert torch.equal(m(x, g), m(x, g))
 
 
-BACKENDS_MSG = "('auto', 'reference', 'shift', 'triton')"
+BACKENDS_MSG = "('auto', 'reference', 'shift', 'cpp', 'triton')"
 
 
 @pytest.mark.parametrize('kwargs,exc,message', [

@@ -1,0 +1,423 @@
+// SGDC (Structure-Guided Dynamic Convolution, MIDL 2026, arXiv 2602.23496):
+// the per-pixel softmax-kernel aggregation on the CPU, forward and backward
+// fused into one pass each. Built on first use by
+// sgdc_mmseg/ops/backends/cpp.py (torch.utils.cpp_extension.load), which
+// documents the method; this file is the kernel.
+//
+// Notation (as in backends/triton.py): x [B, C, H, W]; head h owns the
+// CPH = C / heads channels [h*CPH, (h+1)*CPH); k = 2r + 1; tap t = (dy, dx)
+// reads the neighbour p + (dy - r, dx - r), zero outside the image;
+// w_t[p] = softmax_t(logits[h*k*k + t, p]).
+//   forward     out[c, p] = sum_t w_t[p] x[c, p + d_t]
+//   grad x      gx[c, p]  = sum_t w_t[p - d_t] g[c, p - d_t]     (gather)
+//   grad logits gw[t, p]  = sum_{c in head} g[c, p] x[c, p + d_t]
+//               gl[t, p]  = w_t[p] (gw[t, p] - sum_s w_s[p] gw[s, p])
+//
+// One task = one image row i of one (b, head): the forward computes that
+// row's softmax (49 x W values, cache resident) and then, channel by
+// channel, accumulates the k*k shifted rows of x into the output row; the
+// backward computes the row's grad x (gather form, no atomics) and its
+// grad logits (a 49 x W buffer) in the same task. Rows are independent, so
+// tasks are split over the threads by at::parallel_for with no reduction.
+// Inner loops run over contiguous W with no branches, for the compiler to
+// vectorize (-O3 and the vector ISA of the machine, set by cpp.py).
+#include <torch/extension.h>
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+// exp for x <= 0 (softmax after subtracting the max): range reduction
+// x = n ln2 + f, |f| <= ln2 / 2, a degree-6 polynomial for e^f (relative
+// error about 2e-7), and 2^n built in the exponent bits. Branch-free, so
+// a loop of it vectorizes. Inputs below -87 give ~0 (not denormals).
+inline float exp_nonpositive(float x) {
+  x = std::max(x, -87.0f);
+  // round to nearest by adding and removing 1.5 * 2^23 (plain arithmetic,
+  // so it vectorizes; exact for |x log2 e| < 2^22)
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  // ln2 in two parts so that x - n ln2 is exact for |n| < 2^8
+  float f = x - n * 0.693145751953125f;
+  f = f - n * 1.428606765330187045e-06f;
+  float p = 1.0f / 720.0f;
+  p = p * f + 1.0f / 120.0f;
+  p = p * f + 1.0f / 24.0f;
+  p = p * f + 1.0f / 6.0f;
+  p = p * f + 0.5f;
+  p = p * f + 1.0f;
+  p = p * f + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
+inline double exp_nonpositive(double x) { return std::exp(x); }
+
+// Softmax over the k*k taps of one row: logits and weights are k*k rows of
+// w values, `plane` apart.
+template <typename T>
+void softmax_row(const T* __restrict__ logits, T* __restrict__ weights,
+                 int64_t kk, int64_t plane, int64_t w,
+                 T* __restrict__ max_buf, T* __restrict__ sum_buf) {
+  std::copy(logits, logits + w, max_buf);
+  for (int64_t t = 1; t < kk; ++t) {
+    const T* __restrict__ l = logits + t * plane;
+    for (int64_t j = 0; j < w; ++j) max_buf[j] = std::max(max_buf[j], l[j]);
+  }
+  std::fill(sum_buf, sum_buf + w, T(0));
+  for (int64_t t = 0; t < kk; ++t) {
+    const T* __restrict__ l = logits + t * plane;
+    T* __restrict__ e = weights + t * plane;
+    for (int64_t j = 0; j < w; ++j) {
+      e[j] = exp_nonpositive(l[j] - max_buf[j]);
+      sum_buf[j] += e[j];
+    }
+  }
+  for (int64_t j = 0; j < w; ++j) sum_buf[j] = T(1) / sum_buf[j];
+  for (int64_t t = 0; t < kk; ++t) {
+    T* __restrict__ e = weights + t * plane;
+    for (int64_t j = 0; j < w; ++j) e[j] *= sum_buf[j];
+  }
+}
+
+// acc[j] += a[j] * b[j] for j in [j0, j1)
+template <typename T>
+inline void fma_row(T* __restrict__ acc, const T* __restrict__ a,
+                    const T* __restrict__ b, int64_t j0, int64_t j1) {
+  for (int64_t j = j0; j < j1; ++j) acc[j] += a[j] * b[j];
+}
+
+// 32-byte vectors through the GCC/Clang vector extension: AVX registers
+// with -mavx2, pairs of SSE registers without.
+template <typename T>
+struct Vec {
+  typedef T type __attribute__((vector_size(32)));
+  static constexpr int64_t lanes = 32 / sizeof(T);
+  static inline type load(const T* p) {
+    type v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static inline void store(T* p, type v) { std::memcpy(p, &v, sizeof(v)); }
+  static inline type zero() { return type{}; }
+};
+
+// Sizes; the padded tensors (zero-padded by r on every side, made by the
+// caller) have rows of wp = w + 2r and planes of pplane values.
+struct Geometry {
+  int64_t b, c, h, w, k, r, heads, cph, kk, plane, wp, pplane;
+  Geometry(const at::Tensor& x, int64_t kernel_size, int64_t num_heads)
+      : b(x.size(0)), c(x.size(1)), h(x.size(2)), w(x.size(3)),
+        k(kernel_size), r(kernel_size / 2), heads(num_heads),
+        cph(x.size(1) / num_heads), kk(kernel_size * kernel_size),
+        plane(x.size(2) * x.size(3)), wp(x.size(3) + kernel_size - 1),
+        pplane((x.size(2) + kernel_size - 1) * (x.size(3) + kernel_size - 1)) {}
+};
+
+// Tasks are (b*heads + head, row) pairs, split over the threads in
+// contiguous ranges (neighbouring rows share their inputs in cache).
+constexpr int64_t kGrain = 4;
+// Channels aggregated together: each tap's kernel vector is loaded once for
+// CB channels, and CB x 2 vector accumulators stay in registers.
+constexpr int64_t CB = 4;
+
+// out_c[j] = sum_t wt[t][j] * x_c[j + xofs[t]] for NC channels c
+// (x_c = xs + c * xstride, out_c = out + c * ostride) and j < g.w. The
+// forward (kernels of the row, padded x shifted by the tap) and the
+// gradient of x (padded kernels and padded gradient, both shifted) share
+// it.
+template <typename T, int64_t NC>
+void aggregate_block(const T* const* __restrict__ wt,
+                     const T* __restrict__ xs, int64_t xstride,
+                     const int64_t* __restrict__ xofs, T* __restrict__ out,
+                     int64_t ostride, const Geometry& g) {
+  using V = Vec<T>;
+  typedef typename V::type vt;
+  constexpr int64_t L = V::lanes;
+  int64_t j = 0;
+  for (; j + 2 * L <= g.w; j += 2 * L) {
+    vt acc0[NC], acc1[NC];
+    for (int64_t c = 0; c < NC; ++c) acc0[c] = acc1[c] = V::zero();
+    for (int64_t t = 0; t < g.kk; ++t) {
+      const T* wp = wt[t] + j;
+      const vt w0 = V::load(wp), w1 = V::load(wp + L);
+      const T* xp = xs + j + xofs[t];
+      for (int64_t c = 0; c < NC; ++c) {
+        acc0[c] += w0 * V::load(xp + c * xstride);
+        acc1[c] += w1 * V::load(xp + c * xstride + L);
+      }
+    }
+    for (int64_t c = 0; c < NC; ++c) {
+      V::store(out + c * ostride + j, acc0[c]);
+      V::store(out + c * ostride + j + L, acc1[c]);
+    }
+  }
+  for (; j < g.w; ++j) {
+    T acc[NC] = {};
+    for (int64_t t = 0; t < g.kk; ++t) {
+      const T wv = wt[t][j];
+      const T* xp = xs + j + xofs[t];
+      for (int64_t c = 0; c < NC; ++c) acc[c] += wv * xp[c * xstride];
+    }
+    for (int64_t c = 0; c < NC; ++c) out[c * ostride + j] = acc[c];
+  }
+}
+
+// aggregate_block over n channels, in blocks of CB then one by one.
+template <typename T>
+void aggregate_channels(const T* const* wt, const T* xs, int64_t xstride,
+                        const int64_t* xofs, T* out, int64_t ostride,
+                        int64_t n, const Geometry& g) {
+  int64_t c = 0;
+  for (; c + CB <= n; c += CB)
+    aggregate_block<T, CB>(wt, xs + c * xstride, xstride, xofs,
+                           out + c * ostride, ostride, g);
+  for (; c < n; ++c)
+    aggregate_block<T, 1>(wt, xs + c * xstride, xstride, xofs,
+                          out + c * ostride, ostride, g);
+}
+
+// xpad: x zero-padded by r on every side.
+template <typename T>
+void forward_impl(const at::Tensor& xpad, const at::Tensor& logits,
+                  at::Tensor& out, at::Tensor& weights, const Geometry& g) {
+  const T* xp = xpad.data_ptr<T>();
+  const T* lp = logits.data_ptr<T>();
+  T* op = out.data_ptr<T>();
+  T* wp = weights.data_ptr<T>();
+  at::parallel_for(0, g.b * g.heads * g.h, kGrain,
+                   [&](int64_t begin, int64_t end) {
+    std::vector<T> buf(2 * g.w);
+    std::vector<const T*> wt(g.kk);
+    // tap (dy, dx) of output row i reads padded row i + dy, column j + dx
+    std::vector<int64_t> xofs(g.kk);
+    for (int64_t t = 0; t < g.kk; ++t) xofs[t] = (t / g.k) * g.wp + t % g.k;
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t bh = task / g.h, i = task % g.h;
+      const int64_t bi = bh / g.heads, head = bh % g.heads;
+      const int64_t row0 = bh * g.kk * g.plane + i * g.w;
+      softmax_row(lp + row0, wp + row0, g.kk, g.plane, g.w, buf.data(),
+                  buf.data() + g.w);
+      for (int64_t t = 0; t < g.kk; ++t) wt[t] = wp + row0 + t * g.plane;
+      const int64_t c0 = bi * g.c + head * g.cph;
+      aggregate_channels(wt.data(), xp + c0 * g.pplane + i * g.wp, g.pplane,
+                         xofs.data(), op + c0 * g.plane + i * g.w, g.plane,
+                         g.cph, g);
+    }
+  });
+}
+
+// gw[t][j] += sum_{c < n} grow_c[j] x_c[dy * g.wp + j + dx] (grow_c = grow +
+// c * g.plane, x_c = xs + c * g.pplane: padded rows from output row i on)
+// for a kernel size K known at compile time: two tap rows dy at a time,
+// 2 x K vector accumulators in registers.
+template <typename T, int64_t K>
+void grad_weights_k(const T* __restrict__ grow, const T* __restrict__ xs,
+                    int64_t n, T* __restrict__ gw, const Geometry& g,
+                    int64_t* j_done) {
+  using V = Vec<T>;
+  typedef typename V::type vt;
+  constexpr int64_t L = V::lanes;
+  int64_t j = 0;
+  for (; j + L <= g.w; j += L) {
+    for (int64_t dy = 0; dy < K; dy += 2) {
+      vt a0[K], a1[K];
+      for (int64_t dx = 0; dx < K; ++dx) a0[dx] = a1[dx] = V::zero();
+      if (dy + 1 < K) {
+        for (int64_t c = 0; c < n; ++c) {
+          const vt gv = V::load(grow + c * g.plane + j);
+          const T* x0 = xs + c * g.pplane + dy * g.wp + j;
+          for (int64_t dx = 0; dx < K; ++dx) {
+            a0[dx] += gv * V::load(x0 + dx);
+            a1[dx] += gv * V::load(x0 + g.wp + dx);
+          }
+        }
+      } else {
+        for (int64_t c = 0; c < n; ++c) {
+          const vt gv = V::load(grow + c * g.plane + j);
+          const T* x0 = xs + c * g.pplane + dy * g.wp + j;
+          for (int64_t dx = 0; dx < K; ++dx) a0[dx] += gv * V::load(x0 + dx);
+        }
+      }
+      for (int64_t dx = 0; dx < K; ++dx) {
+        V::store(gw + (dy * K + dx) * g.w + j, a0[dx]);
+        if (dy + 1 < K) V::store(gw + ((dy + 1) * K + dx) * g.w + j, a1[dx]);
+      }
+    }
+  }
+  *j_done = j;
+}
+
+// gw[t][j] for all taps and the columns [j0, g.w), any kernel size.
+template <typename T>
+void grad_weights_columns(const T* __restrict__ grow,
+                          const T* __restrict__ xs, int64_t n,
+                          T* __restrict__ gw, int64_t j0, const Geometry& g) {
+  for (int64_t t = 0; t < g.kk; ++t)
+    std::fill(gw + t * g.w + j0, gw + (t + 1) * g.w, T(0));
+  for (int64_t c = 0; c < n; ++c)
+    for (int64_t t = 0; t < g.kk; ++t) {
+      const T* x = xs + c * g.pplane + (t / g.k) * g.wp + t % g.k;
+      const T* gr = grow + c * g.plane;
+      T* dst = gw + t * g.w;
+      for (int64_t j = j0; j < g.w; ++j) dst[j] += gr[j] * x[j];
+    }
+}
+
+// The gradient of the row's kernels, gw[t][j] (k*k rows of g.w).
+template <typename T>
+void grad_weights(const T* grow, const T* xs, int64_t n, T* gw,
+                  const Geometry& g) {
+  int64_t j = 0;
+  switch (g.k) {
+    case 3: grad_weights_k<T, 3>(grow, xs, n, gw, g, &j); break;
+    case 5: grad_weights_k<T, 5>(grow, xs, n, gw, g, &j); break;
+    case 7: grad_weights_k<T, 7>(grow, xs, n, gw, g, &j); break;
+    default: break;
+  }
+  if (j < g.w) grad_weights_columns(grow, xs, n, gw, j, g);
+}
+
+// xpad, gpad, wpad: x, the output's gradient and the softmaxed kernels,
+// zero-padded by r on every side (gpad, wpad only when need_x; xpad only
+// when need_logits); weights unpadded.
+template <typename T>
+void backward_impl(const at::Tensor& grad, const at::Tensor& gpad,
+                   const at::Tensor& xpad, const at::Tensor& weights,
+                   const at::Tensor& wpad, at::Tensor& grad_x,
+                   at::Tensor& grad_logits, bool need_x, bool need_logits,
+                   const Geometry& g) {
+  const T* gp = grad.data_ptr<T>();
+  const T* wp = weights.data_ptr<T>();
+  const T* gpp = need_x ? gpad.data_ptr<T>() : nullptr;
+  const T* wpp = need_x ? wpad.data_ptr<T>() : nullptr;
+  const T* xpp = need_logits ? xpad.data_ptr<T>() : nullptr;
+  T* gxp = need_x ? grad_x.data_ptr<T>() : nullptr;
+  T* glp = need_logits ? grad_logits.data_ptr<T>() : nullptr;
+  at::parallel_for(0, g.b * g.heads * g.h, kGrain,
+                   [&](int64_t begin, int64_t end) {
+    std::vector<T> gw(need_logits ? g.kk * g.w : 0);
+    std::vector<T> dot(need_logits ? g.w : 0);
+    std::vector<const T*> wt(g.kk);
+    // gx[c, i, j] = sum_t w_t[i - dy + r, j - dx + r] g[c, i - dy + r,
+    // j - dx + r]: padded row i - dy + 2r, column j - dx + 2r of both.
+    std::vector<int64_t> xofs(g.kk);
+    for (int64_t t = 0; t < g.kk; ++t)
+      xofs[t] = (2 * g.r - t / g.k) * g.wp + 2 * g.r - t % g.k;
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t bh = task / g.h, i = task % g.h;
+      const int64_t bi = bh / g.heads, head = bh % g.heads;
+      const int64_t c0 = bi * g.c + head * g.cph;
+      if (need_x) {
+        for (int64_t t = 0; t < g.kk; ++t)
+          wt[t] = wpp + (bh * g.kk + t) * g.pplane + i * g.wp + xofs[t];
+        aggregate_channels(wt.data(), gpp + c0 * g.pplane + i * g.wp,
+                           g.pplane, xofs.data(), gxp + c0 * g.plane +
+                           i * g.w, g.plane, g.cph, g);
+      }
+      if (need_logits) {
+        grad_weights(gp + c0 * g.plane + i * g.w,
+                     xpp + c0 * g.pplane + i * g.wp, g.cph, gw.data(), g);
+        // softmax backward over the taps
+        const T* wrow = wp + bh * g.kk * g.plane + i * g.w;
+        std::fill(dot.begin(), dot.end(), T(0));
+        for (int64_t t = 0; t < g.kk; ++t)
+          fma_row(dot.data(), wrow + t * g.plane, gw.data() + t * g.w,
+                  int64_t(0), g.w);
+        T* gl = glp + bh * g.kk * g.plane + i * g.w;
+        for (int64_t t = 0; t < g.kk; ++t) {
+          const T* __restrict__ wt_ = wrow + t * g.plane;
+          const T* __restrict__ gwt = gw.data() + t * g.w;
+          T* __restrict__ o = gl + t * g.plane;
+          for (int64_t j = 0; j < g.w; ++j) o[j] = wt_[j] * (gwt[j] - dot[j]);
+        }
+      }
+    }
+  });
+}
+
+void check(const at::Tensor& t, const char* name, const at::Tensor& like) {
+  TORCH_CHECK(t.device().is_cpu(), "sgdc_aggregate_cpu: ", name,
+              " must be a CPU tensor");
+  TORCH_CHECK(t.is_contiguous(), "sgdc_aggregate_cpu: ", name,
+              " must be contiguous");
+  TORCH_CHECK(t.scalar_type() == like.scalar_type(), "sgdc_aggregate_cpu: ",
+              name, " has dtype ", t.scalar_type(), ", expected ",
+              like.scalar_type());
+}
+
+void check_padded(const at::Tensor& t, const char* name,
+                  const at::Tensor& like, int64_t kernel_size) {
+  check(t, name, like);
+  const int64_t p = kernel_size - 1;
+  TORCH_CHECK(t.dim() == 4 && t.size(2) == like.size(2) + p &&
+                  t.size(3) == like.size(3) + p,
+              "sgdc_aggregate_cpu: ", name, " must be padded by ",
+              kernel_size / 2, " on every side, got shape ", t.sizes());
+}
+
+// x and x padded by r (the caller pads, with torch); returns (out, the
+// softmaxed kernels).
+std::vector<at::Tensor> forward(const at::Tensor& x, const at::Tensor& xpad,
+                                const at::Tensor& logits, int64_t kernel_size,
+                                int64_t num_heads) {
+  check(x, "x", x);
+  check_padded(xpad, "x_padded", x, kernel_size);
+  check(logits, "kernel_logits", x);
+  const Geometry g(x, kernel_size, num_heads);
+  TORCH_CHECK(logits.dim() == 4 && logits.size(1) == g.heads * g.kk &&
+                  logits.size(0) == g.b && logits.size(2) == g.h &&
+                  logits.size(3) == g.w,
+              "sgdc_aggregate_cpu: kernel_logits has shape ", logits.sizes());
+  auto out = at::empty_like(x);
+  auto weights = at::empty_like(logits);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "sgdc_aggregate_cpu_forward",
+                             [&] {
+    forward_impl<scalar_t>(xpad, logits, out, weights, g);
+  });
+  return {out, weights};
+}
+
+// grad, x, weights unpadded; gpad, wpad (when need_x) and xpad (when
+// need_logits) padded by r; returns (grad x, grad logits), empty when not
+// needed.
+std::vector<at::Tensor> backward(const at::Tensor& grad,
+                                 const at::Tensor& gpad, const at::Tensor& x,
+                                 const at::Tensor& xpad,
+                                 const at::Tensor& weights,
+                                 const at::Tensor& wpad, int64_t kernel_size,
+                                 int64_t num_heads, bool need_x,
+                                 bool need_logits) {
+  check(grad, "grad", x);
+  check(x, "x", x);
+  check(weights, "weights", x);
+  if (need_x) {
+    check_padded(gpad, "grad_padded", x, kernel_size);
+    check_padded(wpad, "weights_padded", weights, kernel_size);
+  }
+  if (need_logits) check_padded(xpad, "x_padded", x, kernel_size);
+  const Geometry g(x, kernel_size, num_heads);
+  auto grad_x = need_x ? at::empty_like(x) : x.new_empty({0});
+  auto grad_logits =
+      need_logits ? at::empty_like(weights) : weights.new_empty({0});
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "sgdc_aggregate_cpu_backward",
+                             [&] {
+    backward_impl<scalar_t>(grad, gpad, xpad, weights, wpad, grad_x,
+                            grad_logits, need_x, need_logits, g);
+  });
+  return {grad_x, grad_logits};
+}
+
+}  // namespace
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("forward", &forward, "SGDC aggregation, forward (CPU)");
+  m.def("backward", &backward, "SGDC aggregation, backward (CPU)");
+}
