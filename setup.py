@@ -64,6 +64,8 @@ setup(
     long_description=long_description,
     long_description_content_type='text/markdown',
     packages=find_packages(include=['sgdc_mmseg', 'sgdc_mmseg.*']),
+    # the C++ source of the 'cpp' aggregation backend, compiled on first use
+    package_data={'sgdc_mmseg': ['ops/csrc/*.cpp']},
     cmdclass={'build_py': BuildPyWithMim},
     python_requires='>=3.8',
     install_requires=[
@@ -82,6 +84,9 @@ setup(
         # skeletons (clDice) and the watershed of the SGE instance split
         # (sgdc_mmseg.evaluation.functional); tested with 0.26.0
         'scikit-image',
+        # torch.utils.cpp_extension builds the 'cpp' aggregation backend
+        # with ninja (and the machine's C++ compiler) on first use
+        'ninja',
     ],
     extras_require={
         'lite': ['mmcv-lite==2.1.0'],

@@ -32,6 +32,8 @@ SHIPPED = (
     'sgdc_mmseg/.mim/tools/train.py',
     'sgdc_mmseg/.mim/tools/test.py',
     'sgdc_mmseg/compat/config_scope.py',
+    # the C++ source the 'cpp' aggregation backend compiles on first use
+    'sgdc_mmseg/ops/csrc/sgdc_aggregate_cpu.cpp',
 )
 
 LOAD = r'''

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Install sgdc_mmseg and its dependencies into the active Python environment.
 
-One command, no compiler, no virtual environment of its own::
+One command, no virtual environment of its own, a C++ compiler optional::
 
     python tools/install.py
 
@@ -23,6 +23,11 @@ One command, no compiler, no virtual environment of its own::
   ``browse_dataset.py``) then work without importing sgdc_mmseg first. It
   imports nothing at start-up and does nothing with full mmcv.
   ``--no-startup-hook`` skips it (and removes one installed before).
+* the C++ kernel of the ``'cpp'`` aggregation backend (the fast CPU path,
+  ``sgdc_mmseg/ops/backends/cpp.py``) is built once into PyTorch's
+  extension cache when a C++ compiler is found (ninja is a dependency);
+  without one the install still succeeds and CPU tensors use the
+  ``'shift'`` backend (the reason is printed).
 Extra arguments after ``--`` go to pip.
 """
 import argparse
@@ -151,6 +156,16 @@ def main():
          'from sgdc_mmseg.compat import has_compiled_ops; '
          'print("[install] sgdc_mmseg", sgdc_mmseg.__version__, "ready; '
          'mmcv compiled ops:", has_compiled_ops())'], cwd='/')
+    # the 'cpp' backend's kernel: built now (cached) rather than on the
+    # first CPU call; a failure is reported, not fatal
+    subprocess.call(
+        [sys.executable, '-W', 'ignore', '-c',
+         'import time; from sgdc_mmseg.ops.backends import cpp; '
+         't = time.time(); v = cpp.can_run("cpu", cpp.torch.float32); '
+         'print("[install] cpp aggregation kernel: " + ("built or cached "'
+         'f"in {time.time() - t:.0f} s ({cpp.extension_name()})" if v else '
+         '"not available, CPU tensors use the shift backend: " + v.reason))'],
+        cwd='/')
 
 
 if __name__ == '__main__':

@@ -7,11 +7,14 @@ A case is a JSON-serialisable dict with at least ``kind`` (which builder of
 peak memory of one case never affect another) and returns the child's
 result dict: ``times``, ``median_s``, ``peak_bytes`` and the builder's
 extras; ``skipped`` (a :class:`SkipCase` reason) or ``error`` (exit status
-and the last lines of its output, or a timeout) otherwise.
+and the last lines of its output, or a timeout) otherwise. A case with a
+``skip`` reason (decided by the parent, e.g. a memory estimate above a
+limit) is not run: :func:`run_cases` reports ``{'skipped': reason}``.
 
 In the child, :func:`run_case` calls the builder, which returns ``(step,
 cleanup, extra)``; ``step=None`` marks a measurement that is not timed
-(e.g. FLOPs): ``extra`` is then the whole result.
+(e.g. FLOPs, the machine's peaks): ``extra`` is then the whole result (its
+``summary``, when given, is the progress line's phrase).
 
 Method. Time: ``warmup`` untimed calls of ``step`` (each followed by
 ``cleanup``), then the median of ``repeats`` calls timed with
@@ -202,19 +205,25 @@ def result_summary(result):
         return 'skipped: ' + result['skipped']
     if 'error' in result:
         return 'FAILED: ' + result['error']
+    if 'summary' in result:
+        return result['summary']
     return (f"params {format_count(result.get('params'))}, FLOPs "
             f"{format_count(result.get('flops'))}")
 
 
 def run_cases(cases, device, repeats, warmup, threads=None, timeout=1800,
               log=print):
-    """Run every case in its own process, logging one progress line each;
-    the results in the order of ``cases``."""
+    """Run every case in its own process (a case with ``skip`` not at all:
+    ``{'skipped': case['skip']}``), logging one progress line each; the
+    results in the order of ``cases``."""
     results = []
     for i, case in enumerate(cases, 1):
         t0 = time.perf_counter()
-        result = run_in_subprocess(case, device, repeats, warmup, threads,
-                                   timeout)
+        if case.get('skip'):
+            result = dict(skipped=case['skip'])
+        else:
+            result = run_in_subprocess(case, device, repeats, warmup,
+                                       threads, timeout)
         results.append(result)
         log(f'[{i}/{len(cases)}] {case_label(case)}: '
             f'{result_summary(result)} '

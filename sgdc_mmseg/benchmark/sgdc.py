@@ -4,8 +4,9 @@ run. The cases (in :mod:`.cases`, each measured in a fresh process by
 
 * ``aggregate``: :func:`sgdc_mmseg.ops.sgdc_aggregate`, k=7, 4 heads,
   forward (under ``no_grad``) and forward+backward, ``'reference'``
-  (unfold) against ``'shift'`` and, on CUDA when Triton imports,
-  ``'triton'``. CPU: B=2, C=64, 64x64 and B=2, C=256, 128x128, fp32. CUDA:
+  (unfold) against ``'shift'`` and, on CPU, ``'cpp'`` (the fused C++
+  kernel; a skipped row naming the reason when it cannot be built or
+  loaded) or, on CUDA when Triton imports, ``'triton'``. CPU: B=2, C=64, 64x64 and B=2, C=256, 128x128, fp32. CUDA:
   also B=8, C=256, 128x128 in fp32 and bf16, with the effective bandwidth
   (:func:`.cases.aggregate.aggregate_bytes` / time) next to the GPU's peak
   (the same byte count for every backend: the column compares times, not
@@ -24,15 +25,24 @@ run. The cases (in :mod:`.cases`, each measured in a fresh process by
   512x512 (``quick``: batch 2 at 64x64).
 * ``models`` (only when named in ``only``): the models table of
   :mod:`.models`, its own section.
+* ``bound`` (only when named, CPU): the op's distance to its bound
+  (measured sgemm FLOP/s and copy bandwidth), :mod:`.bound`, its own
+  section.
+* ``scaling`` (only when named, CPU): time and peak memory against the
+  image size of the op, the SGDC block and whole-model train steps, with
+  linear fits and a plot next to ``out``, :mod:`.scaling`, its own section.
 
 Ratios are the baseline's median time (peak memory) divided by the row's.
 """
 import datetime
 import functools
+import os
+import os.path as osp
 import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from . import bound, scaling
 from .harness import case_label, machine_info, run_cases
 from .models import MODEL_BATCH, MODEL_CONFIGS, MODEL_SIZES
 from .models import markers as models_markers
@@ -42,9 +52,13 @@ from .report import (format_bytes, format_ratio, format_time, markdown_table,
 
 # One section per device, so a GPU run never replaces the CPU numbers.
 BEGIN, END = '<!-- sgdc-ops:begin -->', '<!-- sgdc-ops:end -->'
-KINDS = ('aggregate', 'block', 'sge', 'train_step', 'models')
-#: Kinds a run without ``only`` measures (``models`` only on request).
+KINDS = ('aggregate', 'block', 'sge', 'train_step', 'models', 'bound',
+         'scaling')
+#: Kinds a run without ``only`` measures (``models``, ``bound`` and
+#: ``scaling`` only on request).
 DEFAULT_KINDS = ('aggregate', 'block', 'sge', 'train_step')
+#: Kinds that measure the CPU only.
+CPU_KINDS = ('bound', 'scaling')
 # the row every other row of its group is divided by, in order of preference
 BASELINES = {
     'aggregate': ('reference', ),
@@ -81,6 +95,8 @@ class SGDCBenchmarkOptions:
     models: Sequence[str] = tuple(MODEL_CONFIGS)
     model_sizes: Sequence[int] = MODEL_SIZES
     model_batch: int = MODEL_BATCH
+    max_memory_gb: float = 20
+    scaling_models: Sequence[str] = scaling.SCALING_MODELS
     command: str = 'python tools/benchmark/benchmark_sgdc.py'
 
 
@@ -132,8 +148,8 @@ def aggregate_cases(options, triton_ok):
                  (8, 256, 128, 128, 'bfloat16')]
     else:
         sizes = [(2, 64, 64, 64, 'float32'), (2, 256, 128, 128, 'float32')]
-    impls = ['reference', 'shift'] + (['triton'] if cuda and triton_ok
-                                      else [])
+    impls = ['reference', 'shift'] + (
+        (['triton'] if triton_ok else []) if cuda else ['cpp'])
     return [_case(options, 'aggregate', impl, pass_,
                   f'aggregate B={b} C={c} {h}x{w} k=7 heads=4 {dtype} '
                   f'{pass_}', B=b, C=c, H=h, W=w, k=7, heads=4, dtype=dtype)
@@ -182,8 +198,18 @@ def train_step_cases(options):
 
 
 def build_cases(options, triton_ok):
-    """The cases of a run (JSON-serialisable dicts), ``only`` applied."""
+    """The cases of a run (JSON-serialisable dicts), ``only`` applied;
+    ``ValueError`` for an unknown kind or a CPU-only kind (:data:`CPU_KINDS`)
+    on another device."""
     kinds = options.only or DEFAULT_KINDS
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ValueError(f'only: unknown kind(s) {unknown}; known: '
+                         f'{list(KINDS)}')
+    cpu_only = [k for k in kinds if k in CPU_KINDS]
+    if cpu_only and options.device != 'cpu':
+        raise ValueError(f'only: {cpu_only} measure the CPU op; run them '
+                         f'with device cpu, not {options.device!r}')
     cases = []
     if 'aggregate' in kinds:
         cases += aggregate_cases(options, triton_ok)
@@ -196,7 +222,19 @@ def build_cases(options, triton_ok):
     if 'models' in kinds:
         cases += model_cases(options.models, options.model_sizes,
                              options.model_batch, options.device)
+    if 'bound' in kinds:
+        cases += bound.bound_cases(options)
+    if 'scaling' in kinds:
+        cases += scaling.scaling_cases(options)
     return cases
+
+
+def section_of(case):
+    """Which section a case's row goes to: its ``section`` (``'bound'``,
+    ``'scaling'``), else ``'models'`` for the models kind, else
+    ``'ops'``."""
+    return case.get('section') or ('models' if case['kind'] == 'models'
+                                   else 'ops')
 
 
 # ------------------------------------------------------------------ report
@@ -291,28 +329,55 @@ def make_section(options, info, table, elapsed, date):
 
 # --------------------------------------------------------------------- run
 
-def _sections(options, info, cases, results, elapsed):
-    """``(text, (begin, end))`` of each section the run has rows for."""
+def _sections(options, info, cases, results, elapsed, plot=None):
+    """``(text, (begin, end))`` of each section the run has rows for
+    (``plot``: the scaling plot's path, linked from its section)."""
     date = datetime.datetime.now(datetime.timezone.utc).strftime(
         '%Y-%m-%d %H:%M UTC')
+    by_section = {}
+    for case, result in zip(cases, results):
+        by_section.setdefault(section_of(case), []).append((case, result))
     sections = []
-    ops = [(c, r) for c, r in zip(cases, results) if c['kind'] != 'models']
-    if ops:
-        table = make_table(*zip(*ops), info)
+    if 'ops' in by_section:
+        table = make_table(*zip(*by_section['ops']), info)
         sections.append((make_section(options, info, table, elapsed, date),
                          markers(options.device)))
-    models = [(c, r) for c, r in zip(cases, results) if c['kind'] == 'models']
-    if models:
-        table = models_table(*zip(*models))
+    if 'models' in by_section:
+        table = models_table(*zip(*by_section['models']))
         sections.append((models_section(options, info, table, elapsed, date),
                          models_markers(options.device)))
+    if 'bound' in by_section:
+        text = bound.bound_section(options, info,
+                                   *zip(*by_section['bound']), elapsed, date)
+        sections.append((text, (bound.BEGIN, bound.END)))
+    if 'scaling' in by_section:
+        text = scaling.scaling_section(
+            options, info, *zip(*by_section['scaling']), elapsed, date, plot)
+        sections.append((text, (scaling.BEGIN, scaling.END)))
     return sections
+
+
+def _write_scaling_plot(options, cases, results, log):
+    """Write the scaling plot next to ``options.out`` when the run has
+    scaling points with a time; its path, else None."""
+    path = scaling.plot_path(options.out)
+    points = [(c, r) for c, r in zip(cases, results)
+              if section_of(c) == 'scaling']
+    if not path or not points:
+        return None
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    if not scaling.write_plot(path, scaling.series_points(*zip(*points))):
+        log('no scaling point has a time: no plot written')
+        return None
+    log(f'wrote the scaling plot to {path}')
+    return path
 
 
 def run_sgdc_benchmark(options, log=None):
     """Run the benchmark of ``options`` (defaults resolved here), print its
     progress and sections (``log``, default ``print`` flushed), write the
-    sections to ``options.out`` when given; 1 when a case failed, else 0
+    sections (and the scaling plot, :func:`.scaling.plot_path`) to
+    ``options.out`` when given; 1 when a case failed, else 0
     (the failed cases listed on stderr)."""
     import sys
     from .cases.aggregate import triton_backend_usable
@@ -334,8 +399,9 @@ def run_sgdc_benchmark(options, log=None):
                         options.warmup, options.threads,
                         options.case_timeout, log=log)
     elapsed = time.perf_counter() - start
+    plot = _write_scaling_plot(options, cases, results, log)
     for text, (begin, end) in _sections(options, info, cases, results,
-                                        elapsed):
+                                        elapsed, plot):
         log()
         log(text)
         if options.out:

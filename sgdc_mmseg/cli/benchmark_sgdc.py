@@ -1,13 +1,16 @@
 """Command line of ``tools/benchmark/benchmark_sgdc.py``; the cases, tables
 and run are :mod:`sgdc_mmseg.benchmark.sgdc` (models table:
-:mod:`sgdc_mmseg.benchmark.models`; method:
+:mod:`sgdc_mmseg.benchmark.models`; ``--only bound``:
+:mod:`sgdc_mmseg.benchmark.bound`; ``--only scaling``:
+:mod:`sgdc_mmseg.benchmark.scaling`; method:
 :mod:`sgdc_mmseg.benchmark.harness`)."""
 import argparse
 import shlex
 
 from ..benchmark.models import MODEL_BATCH, MODEL_CONFIGS, MODEL_SIZES
-from ..benchmark.sgdc import (BEGIN, END, KINDS, SGDCBenchmarkOptions,
-                              run_sgdc_benchmark)
+from ..benchmark.scaling import SCALING_MODELS
+from ..benchmark.sgdc import (BEGIN, CPU_KINDS, END, KINDS,
+                              SGDCBenchmarkOptions, run_sgdc_benchmark)
 from .common import options_from_args
 
 TOOL = 'tools/benchmark/benchmark_sgdc.py'
@@ -33,8 +36,9 @@ def build_parser():
                         help='checkout of github solstice0621/SGDC: adds its '
                         'SGDC block and SGE as rows')
     parser.add_argument('--only', nargs='+', choices=KINDS,
-                        help='run only these kinds of cases (models: only '
-                        'when named here)')
+                        help='run only these kinds of cases (models, bound '
+                        'and scaling: only when named here; bound and '
+                        'scaling on CPU)')
     train = parser.add_mutually_exclusive_group()
     train.add_argument('--train-step', dest='train_step',
                        action='store_true', default=None,
@@ -51,11 +55,22 @@ def build_parser():
     parser.add_argument('--model-batch', type=int, default=MODEL_BATCH,
                         help='batch of the models table (default: '
                         '%(default)s)')
+    parser.add_argument('--scaling-models', nargs='+',
+                        choices=tuple(MODEL_CONFIGS),
+                        default=list(SCALING_MODELS),
+                        help='models whose train step the scaling kind '
+                        'times (default: %(default)s)')
+    parser.add_argument('--max-memory-gb', type=float, default=20,
+                        help="scaling: skip a 'reference' op point whose "
+                        'unfold is estimated (3 x C*k*k*H*W*4 bytes) above '
+                        'this many GB (10^9 bytes; default %(default)g)')
     parser.add_argument('--case-timeout', type=float, default=1800,
                         help='seconds before a case is abandoned')
     parser.add_argument('--out', help='Markdown file whose section between '
                         f'{BEGIN} and {END} (CPU; sgdc-ops-cuda on CUDA; '
-                        'the models table: sgdc-models[-cuda]) '
+                        'the models table: sgdc-models[-cuda]; bound: '
+                        'sgdc-bound; scaling: sgdc-scaling, and its plot '
+                        '<out stem>_scaling.png next to it) '
                         'is written/replaced')
     parser.add_argument('--note', help='a line added to the written section '
                         '(e.g. the machine was shared)')
@@ -63,8 +78,9 @@ def build_parser():
 
 
 def check_args(parser, args):
-    """Refuse out-of-range numbers and a missing ``--paper-code`` folder
-    (``parser.error``: usage, the argument, exit status 2)."""
+    """Refuse out-of-range numbers, a missing ``--paper-code`` folder and a
+    CPU-only kind on CUDA (``parser.error``: usage, the argument, exit
+    status 2)."""
     import os.path as osp
     for name, minimum in (('repeats', 1), ('warmup', 0), ('threads', 1),
                           ('model_batch', 1)):
@@ -77,6 +93,12 @@ def check_args(parser, args):
         parser.error(f'--model-sizes must be positive, got {bad_sizes}')
     if args.paper_code and not osp.isdir(args.paper_code):
         parser.error(f'--paper-code {args.paper_code!r} is not a directory')
+    if not args.max_memory_gb > 0:
+        parser.error(f'--max-memory-gb must be > 0, got {args.max_memory_gb:g}')
+    cpu_only = [k for k in args.only or () if k in CPU_KINDS]
+    if cpu_only and args.device != 'cpu':
+        parser.error(f'--only {" ".join(cpu_only)} measures the CPU op: '
+                     f'use --device cpu, not {args.device}')
 
 
 def main(argv=None):

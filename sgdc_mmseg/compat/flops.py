@@ -14,7 +14,7 @@ Convention (mmengine's, for convolutions): one FLOP is one multiply-add
 (``conv_flop_count`` = ``batch * prod(weight shape) * prod(output H, W)``;
 "only multiplication is counted", bias and additions are not). Likewise
 
-* ``sgdc_mmseg::sgdc_aggregate`` (the ``'shift'`` and ``'triton'``
+* ``sgdc_mmseg::sgdc_aggregate`` (the ``'shift'``, ``'cpp'`` and ``'triton'``
   backends): ``B * C * k**2 * H * W`` -- every output element is a weighted
   sum of ``k*k`` neighbours. The softmax over the taps is not counted
   (mmengine counts no softmax either). Activations: the output's

@@ -221,9 +221,13 @@ def test_operator_backends_save_no_unfolded_copy(backend, device):
 # --- the dispatcher ---------------------------------------------------------
 
 
-def test_auto_is_shift_on_cpu_even_under_the_interpreter():
+def test_auto_on_cpu_is_cpp_when_it_builds_else_shift_never_triton():
+    # never the Triton interpreter for CPU tensors; the C++ kernel when it
+    # can run (float32/float64, built), shift otherwise
     x = torch.zeros(1, 1, 1, 1)
-    assert select_backend(x) == 'shift'
+    cpp_ok = bool(can_run('cpp', 'cpu', torch.float32))
+    assert select_backend(x) == ('cpp' if cpp_ok else 'shift')
+    assert select_backend(x.half()) == 'shift'
 
 
 def test_shift_function_is_the_shift_backend():
@@ -245,7 +249,7 @@ def test_environment_variable_overrides_auto(monkeypatch):
                         lambda *a: calls.append(a) or real(*a))
     out_env = sgdc_aggregate(x, logits, 3, 2, backend='auto')
     assert calls == [(x.device, torch.float64)]
-    monkeypatch.delenv('SGDC_AGGREGATE_BACKEND')
+    monkeypatch.setenv('SGDC_AGGREGATE_BACKEND', 'shift')
     assert select_backend(x) == 'shift'
     torch.testing.assert_close(
         out_env, sgdc_aggregate(x, logits, 3, 2, backend='reference'))

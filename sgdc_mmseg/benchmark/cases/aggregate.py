@@ -1,5 +1,7 @@
 """The ``aggregate`` cases: :func:`sgdc_mmseg.ops.sgdc_aggregate` with one
-backend (``case['impl']``), forward under ``no_grad`` or forward+backward
+backend (``case['impl']``: ``'reference'``, ``'shift'``, ``'cpp'`` -- a
+:class:`~..harness.SkipCase` naming the reason when its C++ kernel cannot
+run here -- or ``'triton'``), forward under ``no_grad`` or forward+backward
 (gradients of ``x`` and the logits), and the bytes a fused kernel moves
 (the effective bandwidth of the CUDA table)."""
 import torch
@@ -40,12 +42,19 @@ def aggregate_bytes(case, itemsize):
 
 def build_aggregate(case, device):
     """Random ``x [B, C, H, W]`` and logits ``[B, heads*k*k, H, W]`` in
-    ``case['dtype']``; ``extra``: ``bytes`` (:func:`aggregate_bytes`)."""
+    ``case['dtype']``; ``extra``: ``bytes`` (:func:`aggregate_bytes`).
+    :class:`SkipCase` for ``'triton'`` without Triton and for ``'cpp'``
+    when ``cpp.can_run(device, dtype)`` is false (its reason)."""
     from sgdc_mmseg.ops import sgdc_aggregate
     impl = case['impl']
     if impl == 'triton' and not triton_backend_usable(device):
         raise SkipCase('Triton is not importable')
     dtype = getattr(torch, case['dtype'])
+    if impl == 'cpp':
+        from sgdc_mmseg.ops.backends import cpp
+        verdict = cpp.can_run(device, dtype)
+        if not verdict:
+            raise SkipCase(verdict.reason)
     b, c, h, w, k, heads = (case[n] for n in ('B', 'C', 'H', 'W', 'k',
                                               'heads'))
     x = torch.randn(b, c, h, w, device=device, dtype=dtype)

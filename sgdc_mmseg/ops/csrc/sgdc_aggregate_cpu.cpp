@@ -36,8 +36,10 @@ namespace {
 // exp for x <= 0 (softmax after subtracting the max): range reduction
 // x = n ln2 + f, |f| <= ln2 / 2, a degree-6 polynomial for e^f (relative
 // error about 2e-7), and 2^n built in the exponent bits. Branch-free, so
-// a loop of it vectorizes. Inputs below -87 give ~0 (not denormals).
+// a loop of it vectorizes. Inputs below -87 (and -inf) give exactly 0, as
+// would the denormals below e^-87; NaN stays NaN.
 inline float exp_nonpositive(float x) {
+  const bool underflow = x < -87.0f;
   x = std::max(x, -87.0f);
   // round to nearest by adding and removing 1.5 * 2^23 (plain arithmetic,
   // so it vectorizes; exact for |x log2 e| < 2^22)
@@ -55,7 +57,7 @@ inline float exp_nonpositive(float x) {
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
+  return underflow ? 0.0f : p * scale;
 }
 
 inline double exp_nonpositive(double x) { return std::exp(x); }

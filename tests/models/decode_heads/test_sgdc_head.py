@@ -160,7 +160,7 @@ def test_invalid_arguments(kw, match):
      'SGDCHead: pool_size must be a positive int or None, got 0'),
     (dict(backend='gpu'), ValueError,
      "SGDCHead: backend must be one of ('auto', 'reference', 'shift', "
-     "'triton'), got 'gpu'"),
+     "'cpp', 'triton'), got 'gpu'"),
     (dict(in_index=[0, 1, 2, True]), TypeError,
      'SGDCHead: in_index must be a list of ints, got [0, 1, 2, True]'),
     (dict(in_channels=[4, 6, 0, 12]), ValueError,
