@@ -69,7 +69,7 @@ def memory_skip_reason(case, max_memory_gb):
     estimate = reference_peak_bytes(case)
     if estimate <= max_memory_gb * 1e9:
         return None
-    return (f'the unfold needs ~{estimate / 1e9:.1f} GB (3 x C*k*k*H*W*4 '
+    return (f'the unfold needs ~{estimate / 1e9:.3g} GB (3 x C*k*k*H*W*4 '
             f'bytes) > --max-memory-gb {max_memory_gb:g}')
 
 
@@ -196,7 +196,7 @@ def fit_table(series):
             continue
         a, b, r2 = linear_fit(pixels, times)
         rows.append([name, len(pixels), _signed_time(a),
-                     format_time(b * 1e6), f'{r2:.4f}',
+                     _signed_time(b * 1e6), f'{r2:.4f}',
                      f'{per_pixel_ratio(pixels, times):.2f}'])
     return markdown_table(header, rows)
 

@@ -151,19 +151,10 @@ def saved_spec(x, kernel_logits, num_heads):
     return tuple(kernel_logits.shape), kernel_logits.dtype
 
 
-def _padded(t, kernel_size):
-    """``t`` zero-padded by ``kernel_size // 2`` on every side (one
-    multi-threaded torch pass; the kernel then reads every tap without
-    bounds checks)."""
-    r = kernel_size // 2
-    return torch.nn.functional.pad(t, (r, r, r, r))
-
-
 def forward(x, kernel_logits, kernel_size, num_heads):
     """``(out, weights)``: the aggregation and the softmaxed kernels (shape
     and dtype of ``kernel_logits``), saved for :func:`backward`."""
-    out, weights = load().forward(x, _padded(x, kernel_size), kernel_logits,
-                                  kernel_size, num_heads)
+    out, weights = load().forward(x, kernel_logits, kernel_size, num_heads)
     return out, weights
 
 
@@ -171,12 +162,7 @@ def backward(grad_out, x, kernel_logits, weights, kernel_size, num_heads,
              need_x, need_logits):
     """``(grad_x, grad_logits)``, an empty tensor for a gradient that is
     not needed."""
-    grad = grad_out.to(x.dtype).contiguous()
-    weights = weights.contiguous()
-    empty = x.new_empty(0)
     grad_x, grad_logits = load().backward(
-        grad, _padded(grad, kernel_size) if need_x else empty, x,
-        _padded(x, kernel_size) if need_logits else empty, weights,
-        _padded(weights, kernel_size) if need_x else empty, kernel_size,
-        num_heads, need_x, need_logits)
+        grad_out.to(x.dtype).contiguous(), x, weights.contiguous(),
+        kernel_size, num_heads, need_x, need_logits)
     return grad_x, grad_logits

@@ -111,20 +111,53 @@ struct Vec {
   static inline type zero() { return type{}; }
 };
 
-// Sizes; the padded tensors (zero-padded by r on every side, made by the
-// caller) have rows of wp = w + 2r and planes of pplane values.
 struct Geometry {
-  int64_t b, c, h, w, k, r, heads, cph, kk, plane, wp, pplane;
+  int64_t b, c, h, w, k, r, heads, cph, kk, plane, wp;
   Geometry(const at::Tensor& x, int64_t kernel_size, int64_t num_heads)
       : b(x.size(0)), c(x.size(1)), h(x.size(2)), w(x.size(3)),
         k(kernel_size), r(kernel_size / 2), heads(num_heads),
         cph(x.size(1) / num_heads), kk(kernel_size * kernel_size),
-        plane(x.size(2) * x.size(3)), wp(x.size(3) + kernel_size - 1),
-        pplane((x.size(2) + kernel_size - 1) * (x.size(3) + kernel_size - 1)) {}
+        plane(x.size(2) * x.size(3)), wp(x.size(3) + kernel_size - 1) {}
+  // the ring slot of image row `row` (any integer)
+  int64_t slot(int64_t row) const { return ((row % k) + k) % k; }
+};
+
+// The image rows i - r .. i + r of n planes, zero-padded by r columns on
+// both sides and zero outside the image, in k slots per plane (row -> slot
+// row mod k): a thread's rows of one (b, head) come in order, so moving to
+// the next row copies one new row per plane into the cache-resident ring
+// instead of re-reading (or padding) the k rows.
+template <typename T>
+struct RowRing {
+  std::vector<T> buf;
+  int64_t n, stride;           // planes; values per plane (k slots)
+  int64_t key = -1, row = 0;   // what it holds: (b, head) key, centre row
+  RowRing(int64_t planes, const Geometry& g)
+      : buf(planes * g.k * g.wp, T(0)), n(planes), stride(g.k * g.wp) {}
+  const T* data() const { return buf.data(); }
+  // make it hold rows i - r .. i + r of planes src + p * g.plane
+  void hold(const T* src, int64_t new_key, int64_t i, const Geometry& g) {
+    int64_t first = i - g.r;
+    if (new_key == key && i == row + 1) first = i + g.r;  // one new row
+    for (int64_t rr = first; rr <= i + g.r; ++rr) {
+      const int64_t s = g.slot(rr) * g.wp;
+      const bool inside = rr >= 0 && rr < g.h;
+      for (int64_t p = 0; p < n; ++p) {
+        T* dst = buf.data() + p * stride + s + g.r;
+        if (inside)
+          std::copy(src + p * g.plane + rr * g.w,
+                    src + p * g.plane + rr * g.w + g.w, dst);
+        else
+          std::fill(dst, dst + g.w, T(0));
+      }
+    }
+    key = new_key;
+    row = i;
+  }
 };
 
 // Tasks are (b*heads + head, row) pairs, split over the threads in
-// contiguous ranges (neighbouring rows share their inputs in cache).
+// contiguous ranges (so a thread's rows of one (b, head) come in order).
 constexpr int64_t kGrain = 4;
 // Channels aggregated together: each tap's kernel vector is loaded once for
 // CB channels, and CB x 2 vector accumulators stay in registers.
@@ -132,9 +165,8 @@ constexpr int64_t CB = 4;
 
 // out_c[j] = sum_t wt[t][j] * x_c[j + xofs[t]] for NC channels c
 // (x_c = xs + c * xstride, out_c = out + c * ostride) and j < g.w. The
-// forward (kernels of the row, padded x shifted by the tap) and the
-// gradient of x (padded kernels and padded gradient, both shifted) share
-// it.
+// forward (kernels of the row, x rows shifted by the tap) and the gradient
+// of x (kernel rows and gradient rows, both shifted) share it.
 template <typename T, int64_t NC>
 void aggregate_block(const T* const* __restrict__ wt,
                      const T* __restrict__ xs, int64_t xstride,
@@ -186,11 +218,10 @@ void aggregate_channels(const T* const* wt, const T* xs, int64_t xstride,
                           out + c * ostride, ostride, g);
 }
 
-// xpad: x zero-padded by r on every side.
 template <typename T>
-void forward_impl(const at::Tensor& xpad, const at::Tensor& logits,
+void forward_impl(const at::Tensor& x, const at::Tensor& logits,
                   at::Tensor& out, at::Tensor& weights, const Geometry& g) {
-  const T* xp = xpad.data_ptr<T>();
+  const T* xp = x.data_ptr<T>();
   const T* lp = logits.data_ptr<T>();
   T* op = out.data_ptr<T>();
   T* wp = weights.data_ptr<T>();
@@ -198,32 +229,35 @@ void forward_impl(const at::Tensor& xpad, const at::Tensor& logits,
                    [&](int64_t begin, int64_t end) {
     std::vector<T> buf(2 * g.w);
     std::vector<const T*> wt(g.kk);
-    // tap (dy, dx) of output row i reads padded row i + dy, column j + dx
     std::vector<int64_t> xofs(g.kk);
-    for (int64_t t = 0; t < g.kk; ++t) xofs[t] = (t / g.k) * g.wp + t % g.k;
+    RowRing<T> xring(g.cph, g);
     for (int64_t task = begin; task < end; ++task) {
       const int64_t bh = task / g.h, i = task % g.h;
       const int64_t bi = bh / g.heads, head = bh % g.heads;
       const int64_t row0 = bh * g.kk * g.plane + i * g.w;
       softmax_row(lp + row0, wp + row0, g.kk, g.plane, g.w, buf.data(),
                   buf.data() + g.w);
-      for (int64_t t = 0; t < g.kk; ++t) wt[t] = wp + row0 + t * g.plane;
       const int64_t c0 = bi * g.c + head * g.cph;
-      aggregate_channels(wt.data(), xp + c0 * g.pplane + i * g.wp, g.pplane,
-                         xofs.data(), op + c0 * g.plane + i * g.w, g.plane,
-                         g.cph, g);
+      xring.hold(xp + c0 * g.plane, bh, i, g);
+      // tap (dy, dx) reads image row i + dy - r, padded column j + dx
+      for (int64_t t = 0; t < g.kk; ++t) {
+        wt[t] = wp + row0 + t * g.plane;
+        xofs[t] = g.slot(i + t / g.k - g.r) * g.wp + t % g.k;
+      }
+      aggregate_channels(wt.data(), xring.data(), xring.stride, xofs.data(),
+                         op + c0 * g.plane + i * g.w, g.plane, g.cph, g);
     }
   });
 }
 
-// gw[t][j] += sum_{c < n} grow_c[j] x_c[dy * g.wp + j + dx] (grow_c = grow +
-// c * g.plane, x_c = xs + c * g.pplane: padded rows from output row i on)
-// for a kernel size K known at compile time: two tap rows dy at a time,
-// 2 x K vector accumulators in registers.
+// gw[t][j] = sum_{c < n} grow_c[j] x_c[rowofs[dy] + j + dx] (grow_c = grow
+// + c * g.plane, x_c = xs + c * xstride: padded rows) for a kernel size K
+// known at compile time: two tap rows dy at a time, 2 x K vector
+// accumulators in registers. Returns the first column not done.
 template <typename T, int64_t K>
-void grad_weights_k(const T* __restrict__ grow, const T* __restrict__ xs,
-                    int64_t n, T* __restrict__ gw, const Geometry& g,
-                    int64_t* j_done) {
+int64_t grad_weights_k(const T* __restrict__ grow, const T* __restrict__ xs,
+                       int64_t xstride, const int64_t* __restrict__ rowofs,
+                       int64_t n, T* __restrict__ gw, const Geometry& g) {
   using V = Vec<T>;
   typedef typename V::type vt;
   constexpr int64_t L = V::lanes;
@@ -232,20 +266,23 @@ void grad_weights_k(const T* __restrict__ grow, const T* __restrict__ xs,
     for (int64_t dy = 0; dy < K; dy += 2) {
       vt a0[K], a1[K];
       for (int64_t dx = 0; dx < K; ++dx) a0[dx] = a1[dx] = V::zero();
+      const int64_t r0 = rowofs[dy] + j;
       if (dy + 1 < K) {
+        const int64_t r1 = rowofs[dy + 1] + j;
         for (int64_t c = 0; c < n; ++c) {
           const vt gv = V::load(grow + c * g.plane + j);
-          const T* x0 = xs + c * g.pplane + dy * g.wp + j;
+          const T* xc = xs + c * xstride;
           for (int64_t dx = 0; dx < K; ++dx) {
-            a0[dx] += gv * V::load(x0 + dx);
-            a1[dx] += gv * V::load(x0 + g.wp + dx);
+            a0[dx] += gv * V::load(xc + r0 + dx);
+            a1[dx] += gv * V::load(xc + r1 + dx);
           }
         }
       } else {
         for (int64_t c = 0; c < n; ++c) {
           const vt gv = V::load(grow + c * g.plane + j);
-          const T* x0 = xs + c * g.pplane + dy * g.wp + j;
-          for (int64_t dx = 0; dx < K; ++dx) a0[dx] += gv * V::load(x0 + dx);
+          const T* xc = xs + c * xstride;
+          for (int64_t dx = 0; dx < K; ++dx)
+            a0[dx] += gv * V::load(xc + r0 + dx);
         }
       }
       for (int64_t dx = 0; dx < K; ++dx) {
@@ -254,19 +291,20 @@ void grad_weights_k(const T* __restrict__ grow, const T* __restrict__ xs,
       }
     }
   }
-  *j_done = j;
+  return j;
 }
 
 // gw[t][j] for all taps and the columns [j0, g.w), any kernel size.
 template <typename T>
 void grad_weights_columns(const T* __restrict__ grow,
-                          const T* __restrict__ xs, int64_t n,
+                          const T* __restrict__ xs, int64_t xstride,
+                          const int64_t* __restrict__ rowofs, int64_t n,
                           T* __restrict__ gw, int64_t j0, const Geometry& g) {
   for (int64_t t = 0; t < g.kk; ++t)
     std::fill(gw + t * g.w + j0, gw + (t + 1) * g.w, T(0));
   for (int64_t c = 0; c < n; ++c)
     for (int64_t t = 0; t < g.kk; ++t) {
-      const T* x = xs + c * g.pplane + (t / g.k) * g.wp + t % g.k;
+      const T* x = xs + c * xstride + rowofs[t / g.k] + t % g.k;
       const T* gr = grow + c * g.plane;
       T* dst = gw + t * g.w;
       for (int64_t j = j0; j < g.w; ++j) dst[j] += gr[j] * x[j];
@@ -275,32 +313,30 @@ void grad_weights_columns(const T* __restrict__ grow,
 
 // The gradient of the row's kernels, gw[t][j] (k*k rows of g.w).
 template <typename T>
-void grad_weights(const T* grow, const T* xs, int64_t n, T* gw,
+void grad_weights(const T* grow, const T* xs, int64_t xstride,
+                  const int64_t* rowofs, int64_t n, T* gw,
                   const Geometry& g) {
   int64_t j = 0;
   switch (g.k) {
-    case 3: grad_weights_k<T, 3>(grow, xs, n, gw, g, &j); break;
-    case 5: grad_weights_k<T, 5>(grow, xs, n, gw, g, &j); break;
-    case 7: grad_weights_k<T, 7>(grow, xs, n, gw, g, &j); break;
+    case 3: j = grad_weights_k<T, 3>(grow, xs, xstride, rowofs, n, gw, g);
+      break;
+    case 5: j = grad_weights_k<T, 5>(grow, xs, xstride, rowofs, n, gw, g);
+      break;
+    case 7: j = grad_weights_k<T, 7>(grow, xs, xstride, rowofs, n, gw, g);
+      break;
     default: break;
   }
-  if (j < g.w) grad_weights_columns(grow, xs, n, gw, j, g);
+  if (j < g.w) grad_weights_columns(grow, xs, xstride, rowofs, n, gw, j, g);
 }
 
-// xpad, gpad, wpad: x, the output's gradient and the softmaxed kernels,
-// zero-padded by r on every side (gpad, wpad only when need_x; xpad only
-// when need_logits); weights unpadded.
 template <typename T>
-void backward_impl(const at::Tensor& grad, const at::Tensor& gpad,
-                   const at::Tensor& xpad, const at::Tensor& weights,
-                   const at::Tensor& wpad, at::Tensor& grad_x,
+void backward_impl(const at::Tensor& grad, const at::Tensor& x,
+                   const at::Tensor& weights, at::Tensor& grad_x,
                    at::Tensor& grad_logits, bool need_x, bool need_logits,
                    const Geometry& g) {
   const T* gp = grad.data_ptr<T>();
+  const T* xp = x.data_ptr<T>();
   const T* wp = weights.data_ptr<T>();
-  const T* gpp = need_x ? gpad.data_ptr<T>() : nullptr;
-  const T* wpp = need_x ? wpad.data_ptr<T>() : nullptr;
-  const T* xpp = need_logits ? xpad.data_ptr<T>() : nullptr;
   T* gxp = need_x ? grad_x.data_ptr<T>() : nullptr;
   T* glp = need_logits ? grad_logits.data_ptr<T>() : nullptr;
   at::parallel_for(0, g.b * g.heads * g.h, kGrain,
@@ -308,32 +344,41 @@ void backward_impl(const at::Tensor& grad, const at::Tensor& gpad,
     std::vector<T> gw(need_logits ? g.kk * g.w : 0);
     std::vector<T> dot(need_logits ? g.w : 0);
     std::vector<const T*> wt(g.kk);
-    // gx[c, i, j] = sum_t w_t[i - dy + r, j - dx + r] g[c, i - dy + r,
-    // j - dx + r]: padded row i - dy + 2r, column j - dx + 2r of both.
-    std::vector<int64_t> xofs(g.kk);
-    for (int64_t t = 0; t < g.kk; ++t)
-      xofs[t] = (2 * g.r - t / g.k) * g.wp + 2 * g.r - t % g.k;
+    std::vector<int64_t> xofs(g.kk), rowofs(g.k);
+    RowRing<T> gring(need_x ? g.cph : 0, g), wring(need_x ? g.kk : 0, g);
+    RowRing<T> xring(need_logits ? g.cph : 0, g);
     for (int64_t task = begin; task < end; ++task) {
       const int64_t bh = task / g.h, i = task % g.h;
       const int64_t bi = bh / g.heads, head = bh % g.heads;
       const int64_t c0 = bi * g.c + head * g.cph;
+      const int64_t wbase = bh * g.kk * g.plane;
       if (need_x) {
-        for (int64_t t = 0; t < g.kk; ++t)
-          wt[t] = wpp + (bh * g.kk + t) * g.pplane + i * g.wp + xofs[t];
-        aggregate_channels(wt.data(), gpp + c0 * g.pplane + i * g.wp,
-                           g.pplane, xofs.data(), gxp + c0 * g.plane +
-                           i * g.w, g.plane, g.cph, g);
+        // gx[c, i, j] = sum_t w_t[ii, j - dx + r] g[c, ii, j - dx + r] with
+        // ii = i - dy + r: padded column j + 2r - dx of row ii of both
+        gring.hold(gp + c0 * g.plane, bh, i, g);
+        wring.hold(wp + wbase, bh, i, g);
+        for (int64_t t = 0; t < g.kk; ++t) {
+          const int64_t dy = t / g.k, dx = t % g.k;
+          xofs[t] = g.slot(i - dy + g.r) * g.wp + 2 * g.r - dx;
+          wt[t] = wring.data() + t * wring.stride + xofs[t];
+        }
+        aggregate_channels(wt.data(), gring.data(), gring.stride,
+                           xofs.data(), gxp + c0 * g.plane + i * g.w,
+                           g.plane, g.cph, g);
       }
       if (need_logits) {
-        grad_weights(gp + c0 * g.plane + i * g.w,
-                     xpp + c0 * g.pplane + i * g.wp, g.cph, gw.data(), g);
+        xring.hold(xp + c0 * g.plane, bh, i, g);
+        for (int64_t dy = 0; dy < g.k; ++dy)
+          rowofs[dy] = g.slot(i + dy - g.r) * g.wp;
+        grad_weights(gp + c0 * g.plane + i * g.w, xring.data(),
+                     xring.stride, rowofs.data(), g.cph, gw.data(), g);
         // softmax backward over the taps
-        const T* wrow = wp + bh * g.kk * g.plane + i * g.w;
+        const T* wrow = wp + wbase + i * g.w;
         std::fill(dot.begin(), dot.end(), T(0));
         for (int64_t t = 0; t < g.kk; ++t)
           fma_row(dot.data(), wrow + t * g.plane, gw.data() + t * g.w,
                   int64_t(0), g.w);
-        T* gl = glp + bh * g.kk * g.plane + i * g.w;
+        T* gl = glp + wbase + i * g.w;
         for (int64_t t = 0; t < g.kk; ++t) {
           const T* __restrict__ wt_ = wrow + t * g.plane;
           const T* __restrict__ gwt = gw.data() + t * g.w;
@@ -355,23 +400,10 @@ void check(const at::Tensor& t, const char* name, const at::Tensor& like) {
               like.scalar_type());
 }
 
-void check_padded(const at::Tensor& t, const char* name,
-                  const at::Tensor& like, int64_t kernel_size) {
-  check(t, name, like);
-  const int64_t p = kernel_size - 1;
-  TORCH_CHECK(t.dim() == 4 && t.size(2) == like.size(2) + p &&
-                  t.size(3) == like.size(3) + p,
-              "sgdc_aggregate_cpu: ", name, " must be padded by ",
-              kernel_size / 2, " on every side, got shape ", t.sizes());
-}
-
-// x and x padded by r (the caller pads, with torch); returns (out, the
-// softmaxed kernels).
-std::vector<at::Tensor> forward(const at::Tensor& x, const at::Tensor& xpad,
-                                const at::Tensor& logits, int64_t kernel_size,
-                                int64_t num_heads) {
+// returns (out, the softmaxed kernels)
+std::vector<at::Tensor> forward(const at::Tensor& x, const at::Tensor& logits,
+                                int64_t kernel_size, int64_t num_heads) {
   check(x, "x", x);
-  check_padded(xpad, "x_padded", x, kernel_size);
   check(logits, "kernel_logits", x);
   const Geometry g(x, kernel_size, num_heads);
   TORCH_CHECK(logits.dim() == 4 && logits.size(1) == g.heads * g.kk &&
@@ -382,37 +414,27 @@ std::vector<at::Tensor> forward(const at::Tensor& x, const at::Tensor& xpad,
   auto weights = at::empty_like(logits);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "sgdc_aggregate_cpu_forward",
                              [&] {
-    forward_impl<scalar_t>(xpad, logits, out, weights, g);
+    forward_impl<scalar_t>(x, logits, out, weights, g);
   });
   return {out, weights};
 }
 
-// grad, x, weights unpadded; gpad, wpad (when need_x) and xpad (when
-// need_logits) padded by r; returns (grad x, grad logits), empty when not
-// needed.
-std::vector<at::Tensor> backward(const at::Tensor& grad,
-                                 const at::Tensor& gpad, const at::Tensor& x,
-                                 const at::Tensor& xpad,
+// returns (grad x, grad logits), an empty tensor for one not needed
+std::vector<at::Tensor> backward(const at::Tensor& grad, const at::Tensor& x,
                                  const at::Tensor& weights,
-                                 const at::Tensor& wpad, int64_t kernel_size,
-                                 int64_t num_heads, bool need_x,
-                                 bool need_logits) {
+                                 int64_t kernel_size, int64_t num_heads,
+                                 bool need_x, bool need_logits) {
   check(grad, "grad", x);
   check(x, "x", x);
   check(weights, "weights", x);
-  if (need_x) {
-    check_padded(gpad, "grad_padded", x, kernel_size);
-    check_padded(wpad, "weights_padded", weights, kernel_size);
-  }
-  if (need_logits) check_padded(xpad, "x_padded", x, kernel_size);
   const Geometry g(x, kernel_size, num_heads);
   auto grad_x = need_x ? at::empty_like(x) : x.new_empty({0});
   auto grad_logits =
       need_logits ? at::empty_like(weights) : weights.new_empty({0});
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "sgdc_aggregate_cpu_backward",
                              [&] {
-    backward_impl<scalar_t>(grad, gpad, xpad, weights, wpad, grad_x,
-                            grad_logits, need_x, need_logits, g);
+    backward_impl<scalar_t>(grad, x, weights, grad_x, grad_logits, need_x,
+                            need_logits, g);
   });
   return {grad_x, grad_logits};
 }
