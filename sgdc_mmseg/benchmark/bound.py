@@ -98,6 +98,16 @@ def bound_cases(options):
     return cases
 
 
+def _rate(value):
+    """A GFLOP/s or GB/s cell: 2 decimals below 10, else 1."""
+    return f'{value:.2f}' if value < 10 else f'{value:.1f}'
+
+
+def _megabytes(n):
+    """Bytes in MB of 10^6 (the unit of the GB/s figures)."""
+    return f'{n / 1e6:.1f} MB'
+
+
 def _why(result):
     if 'skipped' in result:
         return 'skipped: ' + result['skipped']
@@ -122,7 +132,7 @@ def bound_table(op_cases, op_results, bound):
         t = result['median_s']
         rows.append([
             case['impl'], format_time(t), format_bytes(result['peak_bytes']),
-            f'{flops / t / 1e9:.1f}', f'{nbytes / t / 1e9:.1f}',
+            _rate(flops / t / 1e9), _rate(nbytes / t / 1e9),
             f"{t / bound['bound_s']:.1f}x" if bound else 'n/a',
             format_ratio(base['median_s'], t) if base else 'n/a',
             format_ratio(base['peak_bytes'], result['peak_bytes'])
@@ -217,9 +227,9 @@ def bound_section(options, info, cases, results, elapsed, date):
         f"- this op: {_flop(flops['total'])} "
         f"(forward {_flop(flops['forward'])}, backward "
         f"{_flop(flops['backward'])}), "
-        f"{format_bytes(nbytes['total'])} compulsory (forward "
-        f"{format_bytes(nbytes['forward'])}, backward "
-        f"{format_bytes(nbytes['backward'])})"
+        f"{_megabytes(nbytes['total'])} compulsory (forward "
+        f"{_megabytes(nbytes['forward'])}, backward "
+        f"{_megabytes(nbytes['backward'])})"
         + (f"; bound {format_time(bound['bound_s'])} ({bound['limit']}-bound: "
            f"compute {format_time(bound['compute_s'])}, memory "
            f"{format_time(bound['memory_s'])})" if bound else

@@ -6,11 +6,12 @@ run. The cases (in :mod:`.cases`, each measured in a fresh process by
   forward (under ``no_grad``) and forward+backward, ``'reference'``
   (unfold) against ``'shift'`` and, on CPU, ``'cpp'`` (the fused C++
   kernel; a skipped row naming the reason when it cannot be built or
-  loaded) or, on CUDA when Triton imports, ``'triton'``. CPU: B=2, C=64, 64x64 and B=2, C=256, 128x128, fp32. CUDA:
-  also B=8, C=256, 128x128 in fp32 and bf16, with the effective bandwidth
-  (:func:`.cases.aggregate.aggregate_bytes` / time) next to the GPU's peak
-  (the same byte count for every backend: the column compares times, not
-  actual traffic).
+  loaded) or, on CUDA when Triton imports, ``'triton'``. CPU: B=2, C=64,
+  64x64 and B=2, C=256, 128x128, fp32. CUDA: also B=8, C=256, 128x128
+  in fp32 and bf16, with the effective bandwidth
+  (:func:`.cases.aggregate.aggregate_bytes` / time) next to the GPU's
+  peak (the same byte count for every backend: the column compares times,
+  not actual traffic).
 * ``block``: the SGDC block (``channels=256``, 16 guidance channels),
   forward+backward in train mode (on CUDA and with ``quick`` also the eval
   forward): the default backend against ``backend='reference'`` and, with

@@ -61,6 +61,7 @@ def build_parser():
                         help='models whose train step the scaling kind '
                         'times (default: %(default)s)')
     parser.add_argument('--max-memory-gb', type=float, default=20,
+                        metavar='GB',
                         help="scaling: skip a 'reference' op point whose "
                         'unfold is estimated (3 x C*k*k*H*W*4 bytes) above '
                         'this many GB (10^9 bytes; default %(default)g)')
@@ -94,7 +95,8 @@ def check_args(parser, args):
     if args.paper_code and not osp.isdir(args.paper_code):
         parser.error(f'--paper-code {args.paper_code!r} is not a directory')
     if not args.max_memory_gb > 0:
-        parser.error(f'--max-memory-gb must be > 0, got {args.max_memory_gb:g}')
+        parser.error('--max-memory-gb must be > 0, got '
+                     f'{args.max_memory_gb:g}')
     cpu_only = [k for k in args.only or () if k in CPU_KINDS]
     if cpu_only and args.device != 'cpu':
         parser.error(f'--only {" ".join(cpu_only)} measures the CPU op: '

@@ -9,7 +9,8 @@ import pytest
 from sgdc_mmseg.benchmark import harness
 from sgdc_mmseg.benchmark.harness import (SkipCase, case_label,
                                           child_command, result_of,
-                                          run_case, run_in_subprocess,
+                                          result_summary, run_case,
+                                          run_cases, run_in_subprocess,
                                           time_step)
 
 AGG = dict(kind='aggregate', impl='reference', pass_='fwd+bwd',
@@ -97,3 +98,23 @@ def test_child_prints_a_skip(capsys, monkeypatch):
                        '0']) == 0
     assert capsys.readouterr().out == (harness.RESULT_PREFIX
                                        + '{"skipped": "not here"}\n')
+
+
+def test_a_case_with_skip_is_not_run(monkeypatch):
+    def no_process(*args, **kw):
+        raise AssertionError('a skipped case started a process')
+
+    monkeypatch.setattr(harness, 'run_in_subprocess', no_process)
+    logged = []
+    results = run_cases([dict(AGG, skip='too big')], 'cpu', 1, 0,
+                        log=logged.append)
+    assert results == [dict(skipped='too big')]
+    assert logged[0].startswith(
+        '[1/1] aggregate tiny fwd+bwd | reference: skipped: too big (')
+
+
+def test_result_summary_of_untimed_results():
+    assert result_summary(dict(summary='sgemm 1.0 GFLOP/s')) == \
+        'sgemm 1.0 GFLOP/s'
+    assert result_summary(dict(params=1500, flops=None)) == \
+        'params 1.500 K, FLOPs n/a'

@@ -1,10 +1,13 @@
 """sgdc_mmseg.benchmark.sgdc: the case list of benchmark_sgdc.py (defaults,
---only, --quick) and its table (ratios against the baseline, skipped and
-failed rows)."""
+--only, --quick; 'cpp' on CPU, 'triton' on CUDA; bound and scaling only
+when named), which section each case goes to, and its table (ratios
+against the baseline, skipped and failed rows)."""
+import pytest
+
 from sgdc_mmseg.benchmark.models import MODEL_CONFIGS
-from sgdc_mmseg.benchmark.sgdc import (SGDCBenchmarkOptions, build_cases,
-                                       make_table, markers,
-                                       resolve_defaults)
+from sgdc_mmseg.benchmark.sgdc import (KINDS, SGDCBenchmarkOptions,
+                                       build_cases, make_table, markers,
+                                       resolve_defaults, section_of)
 
 
 def options(**kw):
@@ -27,7 +30,9 @@ def test_default_run_has_no_models_and_only_selects_kinds():
     cases = build_cases(options(), triton_ok=False)
     kinds = [c['kind'] for c in cases]
     assert set(kinds) == {'aggregate', 'block', 'sge'}
-    assert kinds.count('aggregate') == 2 * 2 * 2  # sizes x passes x impls
+    assert kinds.count('aggregate') == 2 * 2 * 3  # sizes x passes x impls
+    assert [c['impl'] for c in cases if c['kind'] == 'aggregate'][:3] == \
+        ['reference', 'shift', 'cpp']
     assert {c['impl'] for c in cases if c['kind'] == 'sge'} == \
         {'channel-sum', 'cxc'}
     only = build_cases(options(only=['sge', 'train_step'], train_step=True,
@@ -42,6 +47,9 @@ def test_cuda_adds_triton_and_paper_code_adds_paper_rows(tmp_path):
                         triton_ok=True)
     assert {c['impl'] for c in cases if c['kind'] == 'aggregate'} == \
         {'reference', 'shift', 'triton'}
+    without = build_cases(options(device='cuda'), triton_ok=False)
+    assert {c['impl'] for c in without if c['kind'] == 'aggregate'} == \
+        {'reference', 'shift'}
     assert {c['impl'] for c in cases if c['kind'] == 'block'} == \
         {'default', 'reference', 'paper'}
     assert all(c['paper_code'] == str(tmp_path) for c in cases
@@ -78,3 +86,24 @@ def test_table_ratios_skips_and_failures():
                         dict(gpu_peak_tbps=None))
     assert failed.splitlines()[-1] == (
         '| SGE tiny fwd | channel-sum | failed: exit 1: boom |  |  |  |  |')
+
+
+def test_bound_and_scaling_only_when_named_and_on_cpu():
+    assert {'bound', 'scaling'} <= set(KINDS)
+    cases = build_cases(options(only=['bound', 'scaling']), triton_ok=False)
+    assert [section_of(c) for c in cases] == \
+        ['bound'] * 4 + ['scaling'] * (len(cases) - 4)
+    with pytest.raises(ValueError, match=r"only: \['bound'\] measure the "
+                       "CPU op; run them with device cpu, not 'cuda'"):
+        build_cases(options(only=['aggregate', 'bound'], device='cuda'),
+                    triton_ok=False)
+    with pytest.raises(ValueError, match=r"unknown kind\(s\) \['roofline'\]"):
+        build_cases(options(only=['roofline']), triton_ok=False)
+
+
+def test_section_of_each_case():
+    assert section_of(dict(kind='aggregate')) == 'ops'
+    assert section_of(dict(kind='train_step')) == 'ops'
+    assert section_of(dict(kind='models')) == 'models'
+    assert section_of(dict(kind='models', section='scaling')) == 'scaling'
+    assert section_of(dict(kind='machine', section='bound')) == 'bound'

@@ -14,9 +14,10 @@ Usage::
 
 Cases (``--quick``: a tiny grid that only checks that everything runs):
 ``aggregate`` (the op, ``'reference'`` against ``'shift'`` and, on CPU,
-``'cpp'`` (the fused C++ kernel) or, on CUDA, ``'triton'``, with the effective bandwidth on CUDA), ``block`` (the SGDC
-block against ``backend='reference'`` and, with ``--paper-code DIR``, a
-checkout of github solstice0621/SGDC, the paper's ``sgdc.py``), ``sge``
+``'cpp'`` (the fused C++ kernel) or, on CUDA, ``'triton'``, with the
+effective bandwidth on CUDA), ``block`` (the SGDC block against
+``backend='reference'`` and, with ``--paper-code DIR``, a checkout of
+github solstice0621/SGDC, the paper's ``sgdc.py``), ``sge``
 (channel-sum Sobel against the paper's ``C x C`` convolutions and the
 paper's ``SGE.py``), ``train_step`` (CUDA by default, ``--train-step``
 forces it: SGDC-R50 against UPerNet-R50) write the section between

@@ -72,21 +72,32 @@ def median_seconds(fn, calls):
     return statistics.median(times)
 
 
+def sgemm_seconds(n, calls):
+    """:func:`median_seconds` of ``torch.mm`` of two random ``n x n`` fp32
+    matrices (into a preallocated output)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    out = torch.empty(n, n)
+    return median_seconds(lambda: torch.mm(a, b, out=out), calls)
+
+
+def copy_read_seconds(mib, calls):
+    """``(bytes, copy s, read s)``: :func:`median_seconds` of
+    ``dst.copy_(src)`` and of ``src.sum()`` for ``mib`` MiB of fp32."""
+    src = torch.ones(mib * (1 << 20) // 4)
+    dst = torch.empty_like(src)
+    return (src.numel() * src.element_size(),
+            median_seconds(lambda: dst.copy_(src), calls),
+            median_seconds(lambda: src.sum(), calls))
+
+
 def build_machine(case, device):
     """The peaks (module docstring) for ``case['n']`` (sgemm size),
     ``case['copy_mib']`` and ``case['calls']``; untimed."""
     if torch.device(device).type != 'cpu':
         raise SkipCase('the machine peaks are measured on the CPU')
     n, mib, calls = case['n'], case['copy_mib'], case['calls']
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    out = torch.empty(n, n)
-    mm_s = median_seconds(lambda: torch.mm(a, b, out=out), calls)
-    del a, b, out
-    src = torch.ones(mib * (1 << 20) // 4)
-    dst = torch.empty_like(src)
-    nbytes = src.numel() * src.element_size()
-    copy_s = median_seconds(lambda: dst.copy_(src), calls)
-    read_s = median_seconds(lambda: src.sum(), calls)
+    mm_s = sgemm_seconds(n, calls)
+    nbytes, copy_s, read_s = copy_read_seconds(mib, calls)
     capability = torch.backends.cpu.get_cpu_capability()
     lanes = vector_lanes(capability)
     threads = torch.get_num_threads()
