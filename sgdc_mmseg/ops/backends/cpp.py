@@ -4,18 +4,30 @@ C++ kernel for CPU tensors in float32 and float64, built by PyTorch on first
 use and cached; ``'auto'`` picks it for CPU tensors when it builds.
 
 The kernel (``sgdc_mmseg/ops/csrc/sgdc_aggregate_cpu.cpp``) does the whole
-forward in one pass and the whole backward in another: one task per image
-row of one (sample, head) computes that row's softmax over the ``k*k`` taps
-(a branch-free polynomial ``exp`` in float32), then accumulates the
-shifted rows of the head's channels with the row's kernels, which stay in
-cache for all channels; the backward computes the row's gradient of ``x``
-in the gather form (no atomics) and the gradient of the logits (a
-``k*k x W`` buffer and the softmax backward) in the same task. Rows are
-independent, so ``at::parallel_for`` splits them over the threads without
-reductions. Compared with :mod:`.shift` (49 whole-tensor PyTorch ops per
-chunk, each streaming its operands), every input is read from memory about
-once per pass. It saves the softmaxed kernels for the backward, like
+forward in one pass and the whole backward in another. One task is one
+image row of one (sample, head); ``at::parallel_for`` gives each thread a
+contiguous range of tasks, and rows are independent, so there are no
+reductions or atomics:
+
+* forward: the row's softmax over the ``k*k`` taps (a branch-free
+  polynomial ``exp`` in float32, exactly 0 below ``e^-87``, NaN kept),
+  written to the saved kernels; then the head's channels four at a time,
+  each tap's kernel vector loaded once for four channels and 2 x 4 vector
+  accumulators in registers, reading the ``k`` input rows around the
+  output row from a per-thread ring of zero-padded rows (moving to the
+  next row copies one new row per channel, so each input row is read from
+  memory about once and no padded copy of the tensor is made);
+* backward: the gradient of ``x`` in the gather form (the same loop over
+  rings of the output gradient's rows and of the kernels' rows) and the
+  gradient of the logits (two tap rows of ``k`` vector accumulators per
+  pass over the head's channels, then the softmax backward) in the same
+  task.
+
+Inner loops are 32-byte vectors of the GCC/Clang vector extension (AVX2 with
+``-mavx2``). It saves the softmaxed kernels for the backward, like
 ``'shift'`` (:func:`saved_spec`): ``O(C*H*W + heads*k*k*H*W)``.
+Measured against its roofline bound in ``docs/benchmarks.md``
+(``--only bound``).
 
 Building: ``torch.utils.cpp_extension.load`` compiles the source with the
 machine's C++ compiler and ninja into PyTorch's extension cache

@@ -36,6 +36,8 @@ def _values_and_grads(fn, x, logits, g):
     (9, 3, (1, 9, 9, 33)),     # k=9: the generic (non-template) path
     (7, 1, (1, 70, 6, 16)),    # many channels per head
     (7, 4, (1, 8, 3, 5)),      # image smaller than the kernel, tail only
+    (7, 2, (1, 8, 6, 300)),    # 3 column tiles of 100 (rings per tile)
+    (3, 1, (2, 4, 5, 129)),    # 2 tiles of 65 and 64 columns
 ])
 def test_matches_the_formula(dtype, k, heads, shape, naive_aggregate):
     gen = torch.Generator().manual_seed(k * 10 + heads)
