@@ -23,7 +23,9 @@ run. The cases (in :mod:`.cases`, each measured in a fresh process by
   ``SGE.py`` with ``paper_code``.
 * ``train_step`` (CUDA by default, or ``train_step=True``): one
   ``model.train_step`` of SGDC-R50 against mmseg's UPerNet-R50, batch 8 at
-  512x512 (``quick``: batch 2 at 64x64).
+  512x512 (``quick``: batch 2 at 64x64); with ``compile_train_step`` also
+  both under ``torch.compile`` (impls ``upernet_r50+compile``,
+  ``sgdc_r50+compile``).
 * ``models`` (only when named in ``only``): the models table of
   :mod:`.models`, its own section.
 * ``bound`` (only when named, CPU): the op's distance to its bound
@@ -96,6 +98,7 @@ class SGDCBenchmarkOptions:
     models: Sequence[str] = tuple(MODEL_CONFIGS)
     model_sizes: Sequence[int] = MODEL_SIZES
     model_batch: int = MODEL_BATCH
+    compile_train_step: bool = False
     max_memory_gb: float = 20
     scaling_models: Sequence[str] = scaling.SCALING_MODELS
     command: str = 'python tools/benchmark/benchmark_sgdc.py'
@@ -189,13 +192,24 @@ def sge_cases(options):
             for pass_ in ('fwd', 'fwd+bwd') for impl in impls]
 
 
+#: Suffix of a compiled train-step impl.
+COMPILED = '+compile'
+
+
 def train_step_cases(options):
+    """UPerNet-R50 and SGDC-R50 train steps and, with
+    ``compile_train_step``, the same under ``torch.compile`` (impl
+    ``<model>+compile``: ``model.train_step`` compiled as mmengine's
+    ``compile=True`` does; the warm-up calls absorb the compilation)."""
     if not options.train_step:
         return []
     b, size = (2, 64) if options.quick else (8, 512)
+    impls = ['upernet_r50', 'sgdc_r50']
+    if options.compile_train_step:
+        impls += [f'{m}{COMPILED}' for m in ('upernet_r50', 'sgdc_r50')]
     return [_case(options, 'train_step', impl, 'train step',
                   f'train step batch {b} {size}x{size}', B=b, size=size)
-            for impl in ('upernet_r50', 'sgdc_r50')]
+            for impl in impls]
 
 
 def build_cases(options, triton_ok):

@@ -45,6 +45,10 @@ def build_parser():
                        help='run the train_step cases (default: on CUDA)')
     train.add_argument('--no-train-step', dest='train_step',
                        action='store_false')
+    parser.add_argument('--compile-train-step', action='store_true',
+                        help='also time both train steps under '
+                        'torch.compile (mmengine\'s compile=True; the '
+                        'warm-up calls absorb the compilation)')
     parser.add_argument('--models', nargs='+', choices=tuple(MODEL_CONFIGS),
                         default=list(MODEL_CONFIGS),
                         help='rows of the models table (default: all)')

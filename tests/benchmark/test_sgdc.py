@@ -107,3 +107,14 @@ def test_section_of_each_case():
     assert section_of(dict(kind='models')) == 'models'
     assert section_of(dict(kind='models', section='scaling')) == 'scaling'
     assert section_of(dict(kind='machine', section='bound')) == 'bound'
+
+
+def test_compile_train_step_adds_compiled_twins():
+    plain = build_cases(options(device='cuda', only=['train_step']),
+                        triton_ok=True)
+    assert [c['impl'] for c in plain] == ['upernet_r50', 'sgdc_r50']
+    both = build_cases(options(device='cuda', only=['train_step'],
+                               compile_train_step=True), triton_ok=True)
+    assert [c['impl'] for c in both] == [
+        'upernet_r50', 'sgdc_r50', 'upernet_r50+compile', 'sgdc_r50+compile']
+    assert {c['group'] for c in both} == {'train step batch 8 512x512'}

@@ -120,17 +120,28 @@ def eval_forward_of(model, data):
 
 
 def build_train_step(case, device):
-    """``train_step`` case: SGDC-R50 or UPerNet-R50, batch ``B`` at
-    ``size x size``."""
+    """``train_step`` case: SGDC-R50 or UPerNet-R50 (impl ``sgdc_r50`` or
+    ``upernet_r50``, with the suffix ``+compile``: ``model.train_step``
+    wrapped in ``torch.compile`` as mmengine's ``compile=True`` does), batch
+    ``B`` at ``size x size``."""
     import_mmseg()
+    import torch
     from mmengine.config import Config
-    if case['impl'] == 'sgdc_r50':
+    name, compiled = case['impl'], case['impl'].endswith('+compile')
+    if compiled:
+        name = name[:-len('+compile')]
+    if name not in ('sgdc_r50', 'upernet_r50'):
+        raise ValueError(f"train_step case: unknown impl {case['impl']!r} "
+                         "(sgdc_r50 or upernet_r50, optionally +compile)")
+    if name == 'sgdc_r50':
         cfg = Config.fromfile(SGDC_R50_CONFIG)
     else:
         cfg = Config.fromstring(f'_base_ = [{UPERNET_R50_BASE!r}]', '.py')
         cfg.model.decode_head.num_classes = 2
         cfg.model.auxiliary_head.num_classes = 2
     model = build_segmentor(cfg.model.to_dict(), case['size'], device)
+    if compiled:
+        model.train_step = torch.compile(model.train_step)
     step = train_step_of(model, random_batch(case['B'], case['size']))
     return step, lambda: None, {}
 
