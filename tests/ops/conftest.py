@@ -22,6 +22,22 @@ def _naive_aggregate(x, logits, k, heads):
     return out.reshape(b, c, h, w)
 
 
+def _values_and_grads(fn, x, logits, g):
+    """``(out, grad x, grad logits)`` of ``fn(x, logits)`` for the output
+    gradient ``g``, on fresh leaf copies of ``x`` and ``logits``."""
+    x = x.detach().clone().requires_grad_()
+    logits = logits.detach().clone().requires_grad_()
+    out = fn(x, logits)
+    gx, gl = torch.autograd.grad(out, (x, logits), g)
+    return out, gx, gl
+
+
+@pytest.fixture
+def values_and_grads():
+    """``f(fn, x, logits, g) -> (out, grad x, grad logits)``."""
+    return _values_and_grads
+
+
 @pytest.fixture
 def naive_aggregate():
     """The independent formula, ``f(x, logits, k, heads)``."""

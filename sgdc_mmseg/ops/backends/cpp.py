@@ -166,15 +166,13 @@ def saved_spec(x, kernel_logits, num_heads):
 def forward(x, kernel_logits, kernel_size, num_heads):
     """``(out, weights)``: the aggregation and the softmaxed kernels (shape
     and dtype of ``kernel_logits``), saved for :func:`backward`."""
-    out, weights = load().forward(x, kernel_logits, kernel_size, num_heads)
-    return out, weights
+    return tuple(load().forward(x, kernel_logits, kernel_size, num_heads))
 
 
 def backward(grad_out, x, kernel_logits, weights, kernel_size, num_heads,
              need_x, need_logits):
     """``(grad_x, grad_logits)``, an empty tensor for a gradient that is
     not needed."""
-    grad_x, grad_logits = load().backward(
+    return tuple(load().backward(
         grad_out.to(x.dtype).contiguous(), x, weights.contiguous(),
-        kernel_size, num_heads, need_x, need_logits)
-    return grad_x, grad_logits
+        kernel_size, num_heads, need_x, need_logits))

@@ -19,14 +19,6 @@ needs_extension = pytest.mark.skipif(
     reason='the C++ extension of the cpp backend cannot be built here')
 
 
-def _values_and_grads(fn, x, logits, g):
-    x = x.detach().clone().requires_grad_()
-    logits = logits.detach().clone().requires_grad_()
-    out = fn(x, logits)
-    gx, gl = torch.autograd.grad(out, (x, logits), g)
-    return out, gx, gl
-
-
 @needs_extension
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
 @pytest.mark.parametrize('k,heads,shape', [
@@ -39,17 +31,18 @@ def _values_and_grads(fn, x, logits, g):
     (7, 2, (1, 8, 6, 300)),    # 3 column tiles of 100 (rings per tile)
     (3, 1, (2, 4, 5, 129)),    # 2 tiles of 65 and 64 columns
 ])
-def test_matches_the_formula(dtype, k, heads, shape, naive_aggregate):
+def test_matches_the_formula(dtype, k, heads, shape, naive_aggregate,
+                             values_and_grads):
     gen = torch.Generator().manual_seed(k * 10 + heads)
     b, c, h, w = shape
     x = torch.randn(shape, generator=gen, dtype=dtype)
     logits = torch.randn(b, heads * k * k, h, w, generator=gen,
                          dtype=dtype) * 4
     g = torch.randn(shape, generator=gen, dtype=dtype)
-    got = _values_and_grads(
+    got = values_and_grads(
         lambda a, l: sgdc_aggregate(a, l, k, heads, backend='cpp'), x,
         logits, g)
-    ref = _values_and_grads(lambda a, l: naive_aggregate(a, l, k, heads), x,
+    ref = values_and_grads(lambda a, l: naive_aggregate(a, l, k, heads), x,
                             logits, g)
     for a, r in zip(got, ref):
         assert a.dtype == dtype

@@ -13,14 +13,6 @@ from sgdc_mmseg.ops.backends import shift
 FP32_TOL = dict(atol=1e-5, rtol=1e-5)
 
 
-def _values_and_grads(fn, x, logits, g):
-    x = x.detach().clone().requires_grad_()
-    logits = logits.detach().clone().requires_grad_()
-    out = fn(x, logits)
-    gx, gl = torch.autograd.grad(out, (x, logits), g)
-    return out, gx, gl
-
-
 def _shift(k, heads):
     return lambda a, b: sgdc_aggregate(a, b, k, heads, backend='shift')
 
@@ -40,7 +32,8 @@ def test_can_run_anywhere():
     (5, 1, (4, 1, 4, 9)),     # one channel, batch 4
 ])
 def test_matches_the_formula_across_chunk_sizes(monkeypatch, chunk, k, heads,
-                                                shape, naive_aggregate):
+                                                shape, naive_aggregate,
+                                                values_and_grads):
     # chunk=1: one row of one sample per chunk; 50: several rows or samples
     # and a shorter last chunk; 10**9: the whole tensor in one chunk.
     monkeypatch.setattr(shift, 'SHIFT_CHUNK_ELEMENTS', chunk)
@@ -49,8 +42,8 @@ def test_matches_the_formula_across_chunk_sizes(monkeypatch, chunk, k, heads,
     x = torch.randn(shape, generator=gen)
     logits = torch.randn(b, heads * k * k, h, w, generator=gen) * 3
     g = torch.randn(shape, generator=gen)
-    got = _values_and_grads(_shift(k, heads), x, logits, g)
-    ref = _values_and_grads(lambda a, l: naive_aggregate(a, l, k, heads), x,
+    got = values_and_grads(_shift(k, heads), x, logits, g)
+    ref = values_and_grads(lambda a, l: naive_aggregate(a, l, k, heads), x,
                             logits, g)
     for a, r in zip(got, ref):
         torch.testing.assert_close(a, r, **FP32_TOL)
@@ -90,13 +83,13 @@ def test_non_contiguous_grad_output(naive_aggregate):
         torch.testing.assert_close(a, r, **FP32_TOL)
 
 
-def test_channels_last_inputs(naive_aggregate):
+def test_channels_last_inputs(naive_aggregate, values_and_grads):
     torch.manual_seed(0)
     x = torch.randn(2, 4, 5, 6).to(memory_format=torch.channels_last)
     logits = torch.randn(2, 18, 5, 6).to(memory_format=torch.channels_last)
     g = torch.randn(2, 4, 5, 6).to(memory_format=torch.channels_last)
-    got = _values_and_grads(_shift(3, 2), x, logits, g)
-    ref = _values_and_grads(lambda a, l: naive_aggregate(a, l, 3, 2),
+    got = values_and_grads(_shift(3, 2), x, logits, g)
+    ref = values_and_grads(lambda a, l: naive_aggregate(a, l, 3, 2),
                             x.contiguous(), logits.contiguous(),
                             g.contiguous())
     for a, r in zip(got, ref):
