@@ -3,8 +3,10 @@
 # under 10 minutes on one H100/H200, on an offline CUDA box with its own torch
 # + triton (Python 3.12). From the repository root, with
 #   .whl/      the pure-Python wheels it lacks: bash ../shared/device/wheels.sh "setuptools<81"
-#   $DATA_DIR  (default .devdata) holding isic2017-256x192/ and ph2-sample/
-#              (the converted 4-case PH2 sample), linked into data/ here.
+#   $DATA_DIR  (default .devdata) holding the study's datasets, each folder
+#              linked into data/ here: isic2017-256x192/ and ph2-sample/
+#              (the converted 4-case PH2 sample) for the default study,
+#              drive/ (converted) for configs/studies/drive_gpu.py.
 # Steps (each bounded so that the results always come back):
 #   1. the Triton op tests on CUDA; on failure the study falls back to the
 #      'shift' backend (SGDC_AGGREGATE_BACKEND=shift) and says so;
@@ -12,8 +14,10 @@
 #      stopped with its process group at $STUDY_SECONDS; then the external
 #      PH2 test and the report of what finished;
 #   3. with time left, benchmark_sgdc.py --device cuda (its CUDA section).
-# Results land in $OUT (default gpu_out): results.{md,csv,png},
-# study.tgz (logs, configs, summaries; no checkpoints), logs.
+# Results land in $OUT (default gpu_out), 8 files at most: gpu.txt (machine,
+# op tests), study.log, results.{md,csv,png}, study.tgz (logs, configs,
+# summaries, per-image CSVs; no checkpoints), benchmark.txt, benchmarks.md.
+# Other studies: STUDY=configs/studies/drive_gpu.py JOBS=10 (see that file).
 set -u
 OUT="${OUT:-gpu_out}"
 DATA_DIR="${DATA_DIR:-.devdata}"
@@ -33,7 +37,8 @@ fi
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 export PYTHONWARNINGS="ignore::UserWarning"
 mkdir -p data
-for d in isic2017-256x192 ph2-sample; do
+for d in "$DATA_DIR"/*/; do
+  d="$(basename "$d")"
   [ -e "data/$d" ] || ln -s "$(cd "$DATA_DIR" && pwd)/$d" "data/$d"
 done
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
@@ -45,9 +50,9 @@ done
 if [ -z "${SKIP_TESTS:-}" ]; then
   timeout 90 python3 -m pytest -q -p no:cacheprovider -x \
     tests/ops/backends/test_triton.py tests/ops/test_sgdc_aggregate.py -k "cuda or triton" \
-    > "$OUT/tests_ops.txt" 2>&1
+    > tests_ops.txt 2>&1
   rc=$?
-  tail -5 "$OUT/tests_ops.txt"
+  tail -5 tests_ops.txt | tee -a "$OUT/gpu.txt"
   if [ $rc -ne 0 ]; then
     echo "Triton op tests failed (exit $rc): study uses the shift backend" \
       | tee -a "$OUT/gpu.txt"
@@ -73,7 +78,7 @@ wait "$pid" 2>/dev/null
 # External test sets of the finished runs (nothing is trained), report.
 left=$((TOTAL_SECONDS - SECONDS))
 timeout "$((left > 30 ? left : 30))" python3 tools/study.py "$STUDY" \
-  $STUDY_ARGS --externals-only > "$OUT/external.log" 2>&1 || \
+  $STUDY_ARGS --externals-only >> "$OUT/study.log" 2>&1 || \
   python3 tools/study.py "$STUDY" $STUDY_ARGS --report-only --no-external \
     > /dev/null 2>&1
 cp "$work_dir"/results.md "$work_dir"/results.csv "$OUT/" 2>/dev/null
