@@ -16,7 +16,10 @@ Each run (variant, seed) lives in ``WORK_DIR/runs/<variant>/seed<k>/``
   selection on the test data), with ``summary.json``.
 * ``result.json``: written last; it marks the run finished. Finished runs
   are skipped; an unfinished run with a checkpoint resumes from it
-  (``tools/train.py --resume``).
+  (``tools/train.py --resume``), except when that checkpoint is the last
+  iteration of its schedule (a run stopped while it was being tested): it
+  is tested as it is, since mmengine's resume would first replay the data
+  loader through every iteration already trained.
 
 Runs go seed by seed (all variants of seed 0 first, :func:`plan_runs`; with
 folds, seed by seed and within a seed fold by fold), so a grid stopped early
@@ -29,6 +32,7 @@ import datetime
 import json
 import os
 import os.path as osp
+import re
 import statistics
 import subprocess
 import sys
@@ -211,11 +215,41 @@ def _fold_item(run):
     return {} if run.fold is None else dict(fold=run.fold)
 
 
+_ITER_CHECKPOINT = re.compile(r'(?:^|[\\/])iter_(\d+)\.pth$')
+
+
+def final_iteration(run):
+    """The iteration at which ``run``'s training ends: ``train_cfg.max_iters``
+    of its ``config.py`` after its ``--cfg-options`` (None for an
+    epoch-based config)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(run.run_config)
+    options = parse_cfg_options(run.cfg_options)
+    if options:
+        cfg.merge_from_dict(options)
+    train_cfg = cfg.get('train_cfg') or {}
+    return train_cfg.get('max_iters')
+
+
+def checkpoint_iteration(path):
+    """The iteration in an mmengine iteration checkpoint's name
+    (``.../iter_1000.pth`` -> 1000), None for any other name."""
+    match = _ITER_CHECKPOINT.search(path)
+    return int(match.group(1)) if match else None
+
+
 def train_run(run, log=print):
     """Train ``run`` (resuming from its last checkpoint if it has one);
-    returns (checkpoint, wall seconds, resumed)."""
+    returns (checkpoint, wall seconds, resumed). A last checkpoint at the
+    final iteration is returned as it is (wall 0, resumed)."""
     train_log = osp.join(run.run_dir, 'train.log')
-    resume = run.last_checkpoint() is not None
+    last = run.last_checkpoint()
+    done = checkpoint_iteration(last) if last else None
+    if done is not None and done == final_iteration(run):
+        log(f'  {run.label}: {last} is the last iteration ({done}): '
+            'testing it, nothing to train')
+        return last, 0.0, True
+    resume = last is not None
     if resume:
         log(f'  {run.label}: resuming from '
             f'{run.last_checkpoint()}')

@@ -187,6 +187,43 @@ def test_an_interrupted_run_resumes(tmp_path, fake_tools):
         assert '--resume' in f.read()
 
 
+def test_a_run_trained_to_its_last_iteration_is_only_tested(
+        tmp_path, fake_tools):
+    # stopped while being tested: resuming would make mmengine replay the
+    # data loader through all 4 iterations for nothing
+    run = _run(tmp_path, fake_tools)
+    os.makedirs(run.run_dir)
+    ckpt = _write(osp.join(run.run_dir, 'iter_4.pth'), 'x')
+    _write(osp.join(run.run_dir, 'last_checkpoint'), ckpt)
+    messages = []
+    result = train_and_test(run, 'fp', 4, log=messages.append)
+    assert messages == [f'  sgdc seed 0: {ckpt} is the last iteration (4): '
+                        'testing it, nothing to train']
+    assert result['resumed'] is True and result['train_wall_s'] == 0.0
+    assert result['checkpoint'] == ckpt
+    assert not osp.exists(osp.join(run.run_dir, 'train.log'))
+    assert result['metrics']['medical/mIoU'] == 71.5
+
+
+def test_the_last_iteration_follows_cfg_options(tmp_path, fake_tools):
+    # --cfg-options train_cfg.max_iters=6: iter_4 is not the end
+    run = _run(tmp_path, fake_tools, cfg_options=['train_cfg.max_iters=6'])
+    os.makedirs(run.run_dir)
+    ckpt = _write(osp.join(run.run_dir, 'iter_4.pth'), 'x')
+    _write(osp.join(run.run_dir, 'last_checkpoint'), ckpt)
+    messages = []
+    train_and_test(run, 'fp', 6, log=messages.append)
+    assert messages == [f'  sgdc seed 0: resuming from {ckpt}']
+    assert runs.final_iteration(run) == 6
+
+
+@pytest.mark.parametrize('name, expected', [
+    ('/w/iter_1000.pth', 1000), ('iter_4.pth', 4), ('/w/epoch_3.pth', None),
+    ('/w/best_mIoU_iter_40.pth', None), ('/w/iter_4.pth.bak', None)])
+def test_checkpoint_iteration(name, expected):
+    assert runs.checkpoint_iteration(name) == expected
+
+
 @pytest.mark.parametrize('env, match', [
     ({'FAKE_NO_CHECKPOINT': '1'}, 'training wrote no checkpoint; see .*'
      'train.log'),
