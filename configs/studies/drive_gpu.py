@@ -13,9 +13,13 @@
 # in ../shared/data).
 #   python tools/dataset_converters/drive.py ../shared/data/drive-training \
 #       -o data/drive
-#   python tools/study.py configs/studies/drive_gpu.py --jobs 10
+#   python tools/study.py configs/studies/drive_gpu.py --jobs 10 \
+#       --cfg-options train_dataloader.num_workers=2
 # (tools/benchmark/gpu_study.sh with STUDY=configs/studies/drive_gpu.py is
-# the prepared call; docs/results.md, protocol D-GPU, says what ran.)
+# the prepared call.) On one H200 with 16 cores, 10 runs with one loader
+# worker each trained 1000 iterations in 4 min 40 s, waiting for data
+# 0.19 of their 0.28 s/iter; the tests were not reached (docs/results.md,
+# "Protocol D on one NVIDIA H200").
 _suffix = '_unet-s5-d16_1xb16-40k_drive-64x64.py'
 variants = {
     'sgdc': '../sgdc/sgdc' + _suffix,
