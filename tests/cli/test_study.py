@@ -186,19 +186,23 @@ def test_finished_runs_are_not_repeated_and_changes_are_refused(tiny_study):
 
 
 @pytest.mark.slow
-def test_interrupted_run_resumes_from_its_checkpoint(tiny_study):
+def test_a_run_killed_after_training_is_tested_not_retrained(tiny_study):
+    # (a run killed mid-training resumes: tests/study/test_runs.py)
     spec_path, work = tiny_study['spec'], tiny_study['work']
     run_dir = osp.join(work, 'runs', 'pool', 'seed0')
     os.remove(osp.join(run_dir, 'result.json'))  # as if killed after training
+    with open(osp.join(run_dir, 'train.log')) as f:
+        train_log = f.read()
     proc = run_tool(['tools/study.py', spec_path, '--iters', '2',
                      '--work-dir', work, '--variants', 'pool',
                      '--no-external'], timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert 'resuming from' in proc.stdout
+    assert 'iter_2.pth is the last iteration (2): testing it' in proc.stdout
     with open(osp.join(run_dir, 'result.json')) as f:
-        assert json.load(f)['resumed'] is True
+        result = json.load(f)
+    assert result['resumed'] is True and result['train_wall_s'] == 0.0
     with open(osp.join(run_dir, 'train.log')) as f:
-        assert '--resume' in f.read()
+        assert f.read() == train_log  # tools/train.py did not run again
 
 
 def test_report_from_a_shipped_results_csv(tmp_path, capsys):
