@@ -524,6 +524,64 @@ def _external_lines(external_rows, metrics=METRICS):
             ] + external_table(external_rows, metrics[:3])
 
 
+def rescored_pairs(study):
+    """The paired comparisons of the external sets that re-score the runs'
+    own test (``metric_prefix``), as (set, candidate, baseline) with
+    ``<variant>+<set>`` naming a variant's runs as the set scores them:
+    each listed variant against itself as the main table scores it, then
+    the study's pairs with the candidate re-scored, against the baseline
+    re-scored too when the set lists it, else as in the main table."""
+    pairs = []
+    for name, ext in study['external'].items():
+        if ext.get('metric_prefix') is None:
+            continue
+        listed = list(ext.get('variants', list(study['variants'])))
+        pairs += [(name, f'{v}+{name}', v) for v in listed]
+        pairs += [(name, f'{c}+{name}',
+                   f'{b}+{name}' if b in listed else b)
+                  for c, b in study['compare'] if c in listed]
+    return pairs
+
+
+def rescored_rows(study, external_rows, metrics, per_image=True):
+    """Study-like rows (variant ``<variant>+<set>``) of the external rows
+    of ``metric_prefix`` sets, with per-image values from the prefixed
+    per-image CSV in each row's ``out_dir`` when ``per_image``."""
+    from .external import prefixed_per_image_csv
+    out = []
+    for r in external_rows:
+        prefix = study['external'].get(r['external'], {}).get(
+            'metric_prefix')
+        if prefix is None:
+            continue
+        row = dict(variant=f'{r["variant"]}+{r["external"]}',
+                   seed=r['seed'], fold=None, status='done',
+                   **{m.column: r.get(m.column) for m in metrics})
+        if per_image and r.get('out_dir'):
+            row['per_image'] = per_image_values(
+                osp.join(r['out_dir'], prefixed_per_image_csv(prefix)),
+                metrics)
+        out.append(row)
+    return out
+
+
+def _rescored_lines(study, per_seed, external_rows, metrics, per_image):
+    pairs = rescored_pairs(study)
+    rows = per_seed + rescored_rows(study, external_rows, metrics,
+                                    per_image)
+    comparisons = compare_variants(rows, [(c, b) for _, c, b in pairs],
+                                   metrics)
+    if not comparisons:
+        return []
+    names = sorted({name for name, _, _ in pairs})
+    return ['', '## Comparisons with the re-scored runs', '',
+            f'`<variant>+<set>`: the same runs (same checkpoints, same test '
+            f'images) scored as the external set{"s" if len(names) > 1 else ""} '
+            f'{", ".join(f"`{n}`" for n in names)} score them; '
+            '`<variant>`: as the main table scores them. Statistics as in '
+            '"Comparisons".', ''] + comparison_table(comparisons)
+
+
 def _extra_lines(extra, per_seed, variants, metrics):
     return ['', '## Ensembles and post-processing', '',
             'Single models: the table above. Ensemble of seeds: the seeds\' '
@@ -565,6 +623,8 @@ def write_report(study, work_dir, failures=None, external_rows=None,
         md += _extra_lines(extra_rows, per_seed, variants, metrics)
     if external_rows:
         md += _external_lines(external_rows, metrics)
+        md += _rescored_lines(study, per_seed, external_rows, metrics,
+                              per_image=not from_csv)
         if not from_csv:
             write_csv(external_rows,
                       osp.join(work_dir, 'results_external.csv'),

@@ -287,3 +287,64 @@ def test_report_from_results_csv_matches_the_runs(tmp_path):
     bad.write_text('a,b\n1,2\n')
     with pytest.raises(ValueError, match='bad.csv: not a study results.csv'):
         rows_from_results_csv(str(bad))
+
+
+def test_rescored_comparisons_pair_the_same_runs(tmp_path):
+    """A ``metric_prefix`` set (the runs' own test scored another way):
+    each listed variant re-scored against itself, and the study's pairs
+    with the candidate re-scored (against the baseline re-scored when the
+    set lists it, else as scored in the main table)."""
+    from sgdc_mmseg.study.report import rescored_pairs
+    work = str(tmp_path)
+    s = dict(name='demo', seeds=[0],
+             variants=dict(a=CPU_SGDC, b=CPU_SGDC, c=CPU_SGDC),
+             compare=[('a', 'b'), ('a', 'c')],
+             external=dict(split=dict(metric_prefix='alt',
+                                      variants=['a', 'b'])))
+    assert rescored_pairs(s) == [
+        ('split', 'a+split', 'a'), ('split', 'b+split', 'b'),
+        ('split', 'a+split', 'b+split'), ('split', 'a+split', 'c')]
+    main = dict(a=[11, 8, 13, 14, 15], b=[10, 10, 10, 10, 10],
+                c=[9, 9, 9, 9, 9])
+    alt = dict(a=[12, 10, 16, 14, 16], b=[10, 11, 10, 10, 10])
+    ext_rows = []
+    for variant, values in main.items():
+        _fake_result(work, variant, 0, statistics_mean(values), 20.0,
+                     CPU_SGDC)
+        run = Run(work, variant, CPU_SGDC, 0)
+        _per_image_csv(run, 'image,img_path,IoU.lesion,skipped',
+                       [f'i{k},p,{v},' for k, v in enumerate(values)])
+        if variant in alt:
+            out_dir = osp.join(run.run_dir, 'test')
+            with open(osp.join(out_dir, 'per_image_alt_metrics.csv'),
+                      'w') as f:
+                f.write('image,IoU\n' + ''.join(
+                    f'i{k},{v}\n' for k, v in enumerate(alt[variant])))
+            ext_rows.append(dict(
+                external='split', variant=variant, seed=0,
+                best_on_study_test=True, num_images=5, out_dir=out_dir,
+                IoU=statistics_mean(alt[variant]), Dice=None, HD95=None,
+                ASSD=None, mmseg_mIoU=None))
+    md = open(write_report(s, work, external_rows=ext_rows)).read()
+    section = md[md.index('## Comparisons with the re-scored runs'):]
+    lines = {line.split(' | ')[0][2:]: line for line in section.splitlines()
+             if ' | IoU (%) | ' in line}
+    # a+split - a per image: 1, 2, 3, 0, 1 -> mean 1.4; Wilcoxon with a zero
+    # (zsplit) and ties: normal approximation
+    assert lines['a+split vs a'].startswith(
+        '| a+split vs a | IoU (%) | +1.40 | — / — | — | — | n/a (1 seed) | ')
+    assert '| +1.40 [' in lines['a+split vs a']
+    # a+split - b+split: 2, -1, 6, 4, 6 -> 3.4; exact Wilcoxon (no ties,
+    # no zeros): ranks 2, 1, 4.5 ... ties -> approximation; just the mean
+    assert lines['a+split vs b+split'].startswith(
+        '| a+split vs b+split | IoU (%) | +3.40 |')
+    # against c as the main table scores it: 3, 1, 7, 5, 7 -> 4.6
+    assert lines['a+split vs c'].startswith('| a+split vs c | IoU (%) | +4.60 |')
+    assert '| +4.60 [' in lines['a+split vs c']
+    assert 'b+split vs b' in lines
+    # a set without metric_prefix adds no such section
+    s['external'] = dict(ph2=dict(dataset=dict(type='X')))
+    assert rescored_pairs(s) == []
+    ext_rows = [dict(r, external='ph2') for r in ext_rows]
+    md = open(write_report(s, work, external_rows=ext_rows)).read()
+    assert 'Comparisons with the re-scored runs' not in md

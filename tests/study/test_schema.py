@@ -27,13 +27,19 @@ def _write(path, text):
 @pytest.mark.parametrize('path', STUDY_FILES, ids=osp.basename)
 def test_shipped_study_files_load(path):
     s = load_study([path])
-    assert {'sgdc', 'pool'} <= set(s['variants'])
+    # sgdc against the paper's baseline (pooled kernels) or, in a study
+    # that anchors SGDC to a published protocol (drive_gpu.py), against
+    # the plain mmseg model of that protocol
+    assert 'sgdc' in s['variants']
+    assert {b for c, b in s['compare'] if c == 'sgdc'} & {
+        'pool', 'fcn-unet', 'upernet'}
     if s['folds'] is None:  # a plain mmseg model beside the dynamic kernels
         assert {'self'} <= set(s['variants'])
         assert {'upernet', 'fcn-unet'} & set(s['variants'])
     # several seeds, or several folds
     assert len(s['seeds']) * (s['folds'] or {}).get('num_folds', 1) >= 2
-    assert ('sgdc', 'pool') in s['compare']
+    if 'pool' in s['variants']:
+        assert ('sgdc', 'pool') in s['compare']
     for config in s['variants'].values():
         assert osp.isfile(config)
     if 'ph2' in s['external']:
