@@ -133,6 +133,7 @@ def test_bad_arguments_are_named(argv, message, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.benchmark
 def test_quick_bound_run_writes_its_section(tmp_path):
     out = tmp_path / 'benchmarks.md'
     out.write_text('# Benchmarks\n\n<!-- sgdc-ops:begin -->\nops kept\n'

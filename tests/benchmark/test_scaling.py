@@ -220,6 +220,7 @@ def test_bad_arguments_are_named(argv, message, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.benchmark
 def test_quick_scaling_run_writes_section_and_plot(tmp_path):
     """Real measurements in child processes, on the quick grid: the op and
     block series (the train-step series' cases are the models table's,

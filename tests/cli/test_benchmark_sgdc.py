@@ -35,6 +35,7 @@ def test_models_kind_and_defaults():
 
 
 @pytest.mark.slow
+@pytest.mark.benchmark
 def test_tiny_models_table_in_one_command(tmp_path, capsys):
     out = tmp_path / 'benchmarks.md'
     out.write_text('# Benchmarks\n\n<!-- sgdc-ops:begin -->\nops kept\n'
