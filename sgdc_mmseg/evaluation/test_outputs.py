@@ -47,6 +47,17 @@ import os.path as osp
 #: File names in the ``--out`` folder of ``tools/test.py``.
 SUMMARY_NAME = 'summary.json'
 PER_IMAGE_CSV_NAME = 'per_image_metrics.csv'
+
+
+def prefixed_csv_name(prefix):
+    """The per-image CSV that a metric with key prefix ``prefix`` writes
+    into the ``--out`` folder: ``per_image_<prefix>_metrics.csv``, the
+    prefix made file-safe (``nuclei_sge`` -> ``per_image_nuclei_sge_metrics.csv``;
+    NucleiMetric's files)."""
+    safe = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in prefix)
+    return f'per_image_{safe}_metrics.csv'
+
+
 #: Sub-folders of the ``--out`` folder: predicted masks and probabilities.
 PRED_DIR_NAME = 'pred'
 PROBS_DIR_NAME = 'probs'

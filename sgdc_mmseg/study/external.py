@@ -83,15 +83,6 @@ def prefixed_key(key, prefix):
     return prefix + '/' + key.split('/', 1)[-1]
 
 
-def prefixed_per_image_csv(prefix):
-    """The per-image CSV that a metric with key prefix ``prefix`` writes
-    next to ``summary.json``: ``per_image_<prefix>_metrics.csv`` (the
-    convention of NucleiMetric and VesselMetric, e.g.
-    ``per_image_nuclei_sge_metrics.csv``)."""
-    safe = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in prefix)
-    return f'per_image_{safe}_metrics.csv'
-
-
 def external_row(ext_name, variant, row, best, summary, out_dir,
                  metrics=METRICS, metric_prefix=None):
     """The row of one external test (``row``: the run's study row); metric

@@ -39,6 +39,7 @@ import csv
 import math
 import os.path as osp
 
+from ..evaluation.test_outputs import prefixed_csv_name
 from .runs import REPO_ROOT, load_result, run_key, study_runs
 from .schema import METRICS, study_metric_set
 from .statistics import compare_variants, format_mean_std, mean_std
@@ -547,7 +548,6 @@ def rescored_rows(study, external_rows, metrics, per_image=True):
     """Study-like rows (variant ``<variant>+<set>``) of the external rows
     of ``metric_prefix`` sets, with per-image values from the prefixed
     per-image CSV in each row's ``out_dir`` when ``per_image``."""
-    from .external import prefixed_per_image_csv
     out = []
     for r in external_rows:
         prefix = study['external'].get(r['external'], {}).get(
@@ -559,7 +559,7 @@ def rescored_rows(study, external_rows, metrics, per_image=True):
                    **{m.column: r.get(m.column) for m in metrics})
         if per_image and r.get('out_dir'):
             row['per_image'] = per_image_values(
-                osp.join(r['out_dir'], prefixed_per_image_csv(prefix)),
+                osp.join(r['out_dir'], prefixed_csv_name(prefix)),
                 metrics)
         out.append(row)
     return out

@@ -251,8 +251,7 @@ def train_run(run, log=print):
         return last, 0.0, True
     resume = last is not None
     if resume:
-        log(f'  {run.label}: resuming from '
-            f'{run.last_checkpoint()}')
+        log(f'  {run.label}: resuming from {last}')
     rc, wall = run_logged(run.train_cmd(resume), train_log)
     if rc != 0:
         raise RuntimeError(f'training failed (exit {rc}); see {train_log}:\n'

@@ -278,3 +278,14 @@ def test_read_per_image_older_csv_and_errors(tmp_path):
     txt.write_text('x')
     with pytest.raises(ValueError, match='must be .json or .csv'):
         to.read_per_image(str(txt))
+
+
+@pytest.mark.parametrize('prefix, name', [
+    ('nuclei_sge', 'per_image_nuclei_sge_metrics.csv'),
+    ('nuclei', 'per_image_nuclei_metrics.csv'),
+    ('a/b c', 'per_image_a_b_c_metrics.csv')])
+def test_prefixed_csv_name(prefix, name):
+    from sgdc_mmseg.evaluation.metrics.nuclei_metric import nuclei_csv_name
+    from sgdc_mmseg.evaluation.test_outputs import prefixed_csv_name
+    assert prefixed_csv_name(prefix) == name
+    assert nuclei_csv_name(prefix) == name  # what NucleiMetric writes

@@ -177,14 +177,3 @@ def test_prefixed_key():
     assert prefixed_key('mIoU', 'x') == 'x/mIoU'
     assert prefixed_key('nuclei/mAJI', None) == 'nuclei/mAJI'
 
-
-@pytest.mark.parametrize('prefix, name', [
-    ('nuclei_sge', 'per_image_nuclei_sge_metrics.csv'),
-    ('vessel', 'per_image_vessel_metrics.csv'),
-    ('a/b c', 'per_image_a_b_c_metrics.csv')])
-def test_prefixed_per_image_csv(prefix, name):
-    from sgdc_mmseg.evaluation.metrics.nuclei_metric import nuclei_csv_name
-    from sgdc_mmseg.study.external import prefixed_per_image_csv
-    assert prefixed_per_image_csv(prefix) == name
-    if prefix.startswith('nuclei'):  # what NucleiMetric writes
-        assert nuclei_csv_name(prefix) == name

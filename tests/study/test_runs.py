@@ -79,6 +79,15 @@ def _run(tmp_path, config, variant='sgdc', seed=0, **kwargs):
     return Run(str(tmp_path / 'work'), variant, config, seed, **kwargs)
 
 
+def _with_last_checkpoint(run, name):
+    """``run``'s dir with checkpoint ``name`` named by mmengine's
+    ``last_checkpoint`` marker, as an interrupted run leaves it."""
+    os.makedirs(run.run_dir)
+    ckpt = _write(osp.join(run.run_dir, name), 'x')
+    _write(osp.join(run.run_dir, 'last_checkpoint'), ckpt)
+    return ckpt
+
+
 def test_run_config_inherits_and_overrides(tmp_path):
     run = Run(str(tmp_path), 'sgdc', CPU_SGDC, 7,
               schedule_overrides(CPU_SGDC, 10))
@@ -176,9 +185,7 @@ def test_train_and_test_writes_the_run(tmp_path, fake_tools):
 
 def test_an_interrupted_run_resumes(tmp_path, fake_tools):
     run = _run(tmp_path, fake_tools)
-    os.makedirs(run.run_dir)
-    ckpt = _write(osp.join(run.run_dir, 'iter_2.pth'), 'x')
-    _write(osp.join(run.run_dir, 'last_checkpoint'), ckpt)
+    ckpt = _with_last_checkpoint(run, 'iter_2.pth')
     messages = []
     result = train_and_test(run, 'fp', 4, log=messages.append)
     assert result['resumed'] is True
@@ -192,9 +199,7 @@ def test_a_run_trained_to_its_last_iteration_is_only_tested(
     # stopped while being tested: resuming would make mmengine replay the
     # data loader through all 4 iterations for nothing
     run = _run(tmp_path, fake_tools)
-    os.makedirs(run.run_dir)
-    ckpt = _write(osp.join(run.run_dir, 'iter_4.pth'), 'x')
-    _write(osp.join(run.run_dir, 'last_checkpoint'), ckpt)
+    ckpt = _with_last_checkpoint(run, 'iter_4.pth')
     messages = []
     result = train_and_test(run, 'fp', 4, log=messages.append)
     assert messages == [f'  sgdc seed 0: {ckpt} is the last iteration (4): '
@@ -208,9 +213,7 @@ def test_a_run_trained_to_its_last_iteration_is_only_tested(
 def test_the_last_iteration_follows_cfg_options(tmp_path, fake_tools):
     # --cfg-options train_cfg.max_iters=6: iter_4 is not the end
     run = _run(tmp_path, fake_tools, cfg_options=['train_cfg.max_iters=6'])
-    os.makedirs(run.run_dir)
-    ckpt = _write(osp.join(run.run_dir, 'iter_4.pth'), 'x')
-    _write(osp.join(run.run_dir, 'last_checkpoint'), ckpt)
+    ckpt = _with_last_checkpoint(run, 'iter_4.pth')
     messages = []
     train_and_test(run, 'fp', 6, log=messages.append)
     assert messages == [f'  sgdc seed 0: resuming from {ckpt}']

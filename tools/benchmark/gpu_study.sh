@@ -50,9 +50,9 @@ done
 if [ -z "${SKIP_TESTS:-}" ]; then
   timeout 90 python3 -m pytest -q -p no:cacheprovider -x \
     tests/ops/backends/test_triton.py tests/ops/test_sgdc_aggregate.py -k "cuda or triton" \
-    > tests_ops.txt 2>&1
+    > "${TMPDIR:-/tmp}/sgdc_tests_ops.txt" 2>&1
   rc=$?
-  tail -5 tests_ops.txt | tee -a "$OUT/gpu.txt"
+  tail -5 "${TMPDIR:-/tmp}/sgdc_tests_ops.txt" | tee -a "$OUT/gpu.txt"
   if [ $rc -ne 0 ]; then
     echo "Triton op tests failed (exit $rc): study uses the shift backend" \
       | tee -a "$OUT/gpu.txt"

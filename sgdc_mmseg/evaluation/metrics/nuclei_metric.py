@@ -69,6 +69,7 @@ from ..functional.instances import (INSTANCE_COUNTS, INSTANCE_SCORES,
                                     instance_scores_from_counts,
                                     label_components, remove_pixels)
 from ..functional.overlap import scores_from_counts
+from ..test_outputs import prefixed_csv_name
 from ._samples import (check_same_shape, image_name, image_path,
                        pixel_field, sigmoid)
 
@@ -88,10 +89,7 @@ def nuclei_csv_name(prefix: Optional[str]) -> str:
     ``per_image_<prefix>_metrics.csv`` otherwise, so two NucleiMetrics in
     one evaluator list (e.g. connected components and the SGE split,
     ``prefix='nuclei_sge'``) write two files."""
-    if prefix in (None, NUCLEI_PREFIX):
-        return NUCLEI_CSV_NAME
-    safe = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in prefix)
-    return f'per_image_{safe}_metrics.csv'
+    return prefixed_csv_name(prefix or NUCLEI_PREFIX)
 
 
 #: Values of the ``gt_instances`` / ``pred_instances`` columns.
